@@ -1,0 +1,99 @@
+"""The national commissioning board: delegation, remote oversight and all contractual decisions.
+
+It keeps overall responsibility: it decides which consortia hold the delegated review role (none, all,
+or those passing a yearly authorisation assessment, withdrawable), reviews practices itself where it has
+not delegated, issues remedial notices and terminates contracts of persistent poor performers, and
+procures new providers where barriers to entry allow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.params import DelegationMode, Levers
+
+if TYPE_CHECKING:
+    from sim.model import CommissioningModel
+
+# Skill the board's remote reviewers bring to a challenge conversation (assumption: average).
+BOARD_SKILL = 0.5
+
+
+class Board(mesa.Agent):
+    """The one commissioning board. Its decisions are vectorised over consortia and practices."""
+
+    model: CommissioningModel
+
+    @property
+    def levers(self) -> Levers:
+        return self.model.scenario.levers
+
+    # ------------------------------------------------------------------------------ delegation
+
+    def decide_delegation(self, first: bool, noise: np.ndarray) -> np.ndarray:
+        """Which consortia hold the delegated role for the coming year.
+
+        ``conditional`` authorises consortia whose assessed readiness (mean of lead skill and
+        willingness, measured with error) reaches the threshold; at later yearly reviews it also
+        withdraws delegation from consortia that overspent, if the lever says so.
+        """
+        d = self.levers.delegation
+        cs = self.model.consortia
+        if d.mode is DelegationMode.NONE:
+            return np.zeros(cs.count, dtype=bool)
+        if d.mode is DelegationMode.ALL:
+            return np.ones(cs.count, dtype=bool)
+        readiness = 0.5 * (cs.skill + cs.willingness) + d.assessment_noise_sd * noise
+        authorised = readiness >= d.authorisation_threshold
+        if not first and d.withdraw_on_deficit:
+            authorised &= ~cs.deficit_last_year
+        return authorised
+
+    # ------------------------------------------------------------------------------ oversight
+
+    def review_capacity(self, uniform: np.ndarray) -> np.ndarray:
+        """Reviews per consortium this quarter: the lead's (funded from the running-cost allowance,
+        scaled by willingness) where delegated, the board's remote share of capacity elsewhere."""
+        cs = self.model.consortia
+        d = self.levers.delegation
+        allowance = self.levers.finance.management_allowance_per_head_gbp
+        lead = (
+            d.review_share_of_allowance * allowance * cs.population / 4.0 / d.cost_per_review_gbp
+            + cs.extra_reviews_per_quarter
+        ) * cs.willingness
+        board = self.levers.board_oversight.reviews_per_million_per_quarter * cs.population / 1e6
+        expected = np.where(cs.delegated, lead, board)
+        base = np.floor(expected)
+        return (base + (uniform < expected - base)).astype(np.int64)
+
+    # ------------------------------------------------------------------------------ contracts
+
+    def contract_actions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Year-end decisions on escalated practices: a remedial notice, or termination for a practice
+        already given ``terminate_after_notices`` notices. Returns (noticed rows, terminated rows)."""
+        ps = self.model.practices
+        n = ps.n
+        ca = self.levers.contract_actions
+        escalated = np.flatnonzero(ps.escalated[:n] & ps.open[:n])
+        if not ca.remedial_notices or escalated.size == 0:
+            return escalated[:0], escalated[:0]
+        terminate = escalated[ps.notices[escalated] >= ca.terminate_after_notices]
+        notice = escalated[ps.notices[escalated] < ca.terminate_after_notices]
+        ps.notices[notice] += 1
+        ps.remedial[notice] = 1.0
+        ps.escalated[escalated] = False
+        ps.unresolved[escalated] = 0
+        return notice, terminate
+
+    def entrants_wanted(self, uniform: np.ndarray, practices_per_consortium: np.ndarray) -> np.ndarray:
+        """New providers procured per consortium this year (at most one each), more where barriers are low."""
+        m = self.levers.market_entry
+        rate = m.entry_rate_per_year * (1.0 - m.barriers) * practices_per_consortium
+        return (uniform < 1.0 - np.exp(-rate)).astype(np.int64)
+
+    def replaces_terminated(self, uniform: np.ndarray) -> np.ndarray:
+        """Whether a new provider takes over a terminated contract's list (else patients disperse)."""
+        return uniform < 1.0 - self.levers.market_entry.barriers

@@ -1,0 +1,214 @@
+"""Command-line interface: ``python run_sim.py COMMAND ...``.
+
+Each family of commands lives beside the code it drives and registers itself through a
+``register(subparsers)`` function listed in :data:`COMMAND_MODULES`. A user's mistake (a
+:class:`sim.errors.SimError`) is printed without a traceback and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from sim.errors import SimError
+
+# Modules that add subcommands; each has register(subparsers) -> None.
+COMMAND_MODULES: tuple[str, ...] = (
+    "sim.cli",
+)
+
+RESULTS_DIR = Path("results")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+# ------------------------------------------------------------------------------ shared run options
+
+
+def add_run_options(parser: argparse.ArgumentParser, seed_default: int | None = 1) -> None:
+    """Options every command that runs the model takes (run, compare, sweep, sensitivity)."""
+    parser.add_argument("--seed", type=int, default=seed_default, help="random seed (default %(default)s)")
+    parser.add_argument("--quarters", type=int, help="length of the run in quarters (run.quarters)")
+    parser.add_argument("--scale", type=float, help="share of England to simulate (run.scale)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+        help="override a parameter, e.g. --set levers.qof.outcome_weight=0.5 (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, help=f"output folder (default under {RESULTS_DIR}/)")
+
+
+def run_overrides(args: argparse.Namespace) -> list[str]:
+    """The ``--set`` overrides plus ``--quarters`` and ``--scale`` as overrides of the scenario."""
+    overrides = list(args.overrides)
+    if args.quarters is not None:
+        overrides.append(f"run.quarters={args.quarters}")
+    if args.scale is not None:
+        overrides.append(f"run.scale={args.scale}")
+    return overrides
+
+
+def timestamp() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+# ------------------------------------------------------------------------------------- core commands
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.runner import run
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, run_overrides(args))
+    out = args.out or RESULTS_DIR / f"run-{scenario.name.replace('/', '_')}-seed{args.seed}-{timestamp()}"
+    if Path(out).exists():
+        raise SimError(f"Output folder {out} already exists; choose another with --out.")
+    result = run(scenario, args.seed)
+    result.write(Path(out))
+    _print_headline(result.metrics, scenario.name)
+    console.print(
+        f"{len(result.metrics) - 1} quarters, {result.metadata['practices_at_start']} practices in "
+        f"{result.metadata['consortia']} consortia, {result.metadata['elapsed_seconds'] * 1000:.0f} ms. "
+        f"Results in [bold]{out}[/bold]"
+    )
+    return 0
+
+
+def _print_headline(metrics, scenario_name: str) -> None:
+    from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
+
+    first, last = metrics.iloc[0], metrics.iloc[-1]
+    last_year = metrics.iloc[-4:]
+    table = Table(title=f"{scenario_name}: start and end")
+    table.add_column("metric")
+    table.add_column("unit")
+    table.add_column("start", justify="right")
+    table.add_column(f"end (quarter {int(last['quarter'])})", justify="right")
+    for name in HEADLINE_METRICS:
+        spec = METRICS_BY_NAME[name]
+        if spec.kind == "flow":
+            start_val = metrics.iloc[1:5][name].sum()
+            end_val = last_year[name].sum()
+            unit = f"{spec.unit} a year"
+        else:
+            start_val, end_val, unit = first[name], last[name], spec.unit
+        table.add_row(spec.label, unit, _fmt(start_val), _fmt(end_val))
+    console.print(table)
+
+
+def _fmt(value: float) -> str:
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:,.1f}m"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3f}"
+
+
+def _cmd_scenarios(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario, shipped_scenarios
+
+    table = Table(title="Shipped scenarios (scenarios/)")
+    table.add_column("name")
+    table.add_column("description")
+    for name in shipped_scenarios():
+        scenario = load_scenario(name)
+        table.add_row(name, " ".join(scenario.description.split()))
+    console.print(table)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    import yaml
+
+    from sim.scenario import load_scenario, scenario_dict, scenario_hash
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    print(f"# {scenario.name} (hash {scenario_hash(scenario)})")
+    print(yaml.safe_dump(scenario_dict(scenario), sort_keys=False, width=110), end="")
+    return 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from sim.scenario import json_schema
+
+    print(json.dumps(json_schema(), indent=2))
+    return 0
+
+
+def _cmd_params(args: argparse.Namespace) -> int:
+    from sim.docs import parameters_markdown
+    from sim.scenario import parameter_specs
+
+    if args.markdown:
+        print(parameters_markdown(), end="")
+        return 0
+    table = Table(title="Scenario parameters")
+    for col in ("path", "default", "range", "unit"):
+        table.add_column(col)
+    for spec in parameter_specs():
+        rng = f"{spec.low} to {spec.high}" if spec.is_numeric else ", ".join(spec.choices) or "true/false"
+        table.add_row(spec.path, str(spec.default), rng, spec.unit)
+    console.print(table)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run one scenario once and write a run folder")
+    p.add_argument("scenario", help="shipped scenario name or path to a YAML file")
+    add_run_options(p)
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("scenarios", help="list the shipped scenarios")
+    p.set_defaults(func=_cmd_scenarios)
+
+    p = sub.add_parser("show", help="print a scenario's resolved parameters")
+    p.add_argument("scenario")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    p.set_defaults(func=_cmd_show)
+
+    p = sub.add_parser("schema", help="print the scenario format as JSON Schema")
+    p.set_defaults(func=_cmd_schema)
+
+    p = sub.add_parser("params", help="list every scenario parameter with its range and unit")
+    p.add_argument("--markdown", action="store_true", help="print docs/parameters.md")
+    p.set_defaults(func=_cmd_params)
+
+
+# ------------------------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run_sim.py",
+        description="Commissioning Reform Simulator: an agent-based model of GP commissioning reform.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except SimError as exc:
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted: finished runs are kept.")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,475 @@
+"""The scenario schema: every lever and assumption, with unit, default, range and source.
+
+Defaults describe England in 2010/11 under the contracts of the day (the status quo). Each field is
+declared once, here, with :func:`param`; ``docs/parameters.md`` is generated from these declarations
+(``python run_sim.py params --markdown``) so the table cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def param(
+    default: float | int,
+    low: float | int,
+    high: float | int,
+    unit: str,
+    description: str,
+    source: str = "assumption",
+) -> Any:
+    """A numeric parameter with its allowed range, unit and provenance."""
+    return Field(
+        default,
+        ge=low,
+        le=high,
+        description=description,
+        json_schema_extra={"unit": unit, "source": source},
+    )
+
+
+def choice(default: Any, description: str, source: str = "lever") -> Any:
+    """A categorical parameter (an enum field)."""
+    return Field(default, description=description, json_schema_extra={"unit": "choice", "source": source})
+
+
+class Section(BaseModel):
+    """Base of every scenario section: immutable, rejects unknown keys."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# --------------------------------------------------------------------------------------------- levers
+
+
+class DelegationMode(StrEnum):
+    NONE = "none"
+    ALL = "all"
+    CONDITIONAL = "conditional"
+
+
+class PremiumDistribution(StrEnum):
+    NONE = "none"  # retained by the consortium, as the real 2013 premium had to be
+    PER_HEAD = "per_head"
+    CONTRIBUTION = "contribution"
+    REVIEW_CAPACITY = "review_capacity"
+
+
+class ContractModel(StrEnum):
+    CURRENT_MIX = "current_mix"
+    SINGLE = "single"
+
+
+class Delegation(Section):
+    mode: DelegationMode = choice(
+        DelegationMode.NONE,
+        "Who reviews and challenges practices: the board remotely (none), every consortium (all), "
+        "or consortia that pass a yearly authorisation assessment (conditional).",
+    )
+    authorisation_threshold: float = param(
+        0.55, 0.0, 1.0, "score",
+        "Minimum readiness score (mean of leadership skill and willingness, as assessed) for authorisation.",
+    )
+    assessment_noise_sd: float = param(
+        0.1, 0.0, 0.5, "score", "Error in the board's assessment of a consortium's readiness."
+    )
+    withdraw_on_deficit: bool = Field(
+        True, description="Withdraw delegation at the yearly review from a consortium that overspent.",
+        json_schema_extra={"unit": "flag", "source": "lever"},
+    )
+    review_share_of_allowance: float = param(
+        0.03, 0.0, 0.2, "share",
+        "Share of the consortium's running-cost allowance spent on reviewing practices.",
+    )
+    cost_per_review_gbp: float = param(
+        6000.0, 1000.0, 30000.0, "GBP", "Cost of one practice review with a challenge conversation."
+    )
+
+
+class BoardOversight(Section):
+    reviews_per_million_per_quarter: float = param(
+        3.0, 0.0, 50.0, "reviews per million patients per quarter",
+        "Board (area team) review capacity where it has not delegated.",
+    )
+    measurement_noise_multiplier: float = param(
+        2.0, 1.0, 5.0, "ratio",
+        "How much noisier the board's remote view of a practice is than a local peer's.",
+    )
+    credibility: float = param(
+        0.3, 0.0, 1.0, "score", "The board's credibility with practices in a challenge conversation."
+    )
+
+
+class PeerChallenge(Section):
+    enabled: bool = Field(
+        True, description="Whether reviewers challenge funnel-plot outliers at all.",
+        json_schema_extra={"unit": "flag", "source": "lever"},
+    )
+    outlier_z: float = param(
+        2.0, 1.0, 4.0, "standard errors",
+        "Funnel-plot limit beyond which a practice is an outlier (about 2 = warning, 3 = alarm).",
+        "Spiegelhalter, Stat Med 2005",
+    )
+    escalate_after: int = param(
+        4, 1, 12, "challenges", "Challenges of a practice that stays an outlier before escalation to the board."
+    )
+
+
+class ContractActions(Section):
+    remedial_notices: bool = Field(
+        True, description="Whether the board issues remedial notices to escalated or persistently poor practices.",
+        json_schema_extra={"unit": "flag", "source": "lever"},
+    )
+    terminate_after_notices: int = param(
+        3, 1, 10, "notices", "Remedial notices without improvement before the board terminates the contract."
+    )
+
+
+class MarketEntry(Section):
+    barriers: float = param(
+        0.85, 0.0, 1.0, "share",
+        "Barriers to new providers: 0 = none, 1 = closed. Scales procurement of new APMS providers.",
+    )
+    entry_rate_per_year: float = param(
+        0.01, 0.0, 0.1, "entrants per practice per year at zero barriers",
+        "Rate at which the board procures new providers where barriers are absent.",
+    )
+    entrant_list_share: float = param(
+        0.03, 0.0, 0.2, "share",
+        "Share of a consortium's patients of its worst practices that a new entrant takes on.",
+    )
+
+
+class QOF(Section):
+    points_max: float = param(
+        1000, 0, 2000, "points", "Maximum QOF points.", "BMA, revision of the GMS contract, Feb 2006"
+    )
+    point_value_gbp: float = param(
+        126.77, 0.0, 400.0, "GBP per point for an average practice",
+        "Value of a QOF point to a practice of average list size.", "Gillam, AHRQ commentary, Mar 2011"
+    )
+    outcome_weight: float = param(
+        0.0, 0.0, 1.0, "share of points",
+        "Share of QOF points paid on risk-adjusted health outcomes (the rest on recorded processes).",
+    )
+    phase_in_years: float = param(
+        3, 0, 10, "years", "Years over which the outcome weight is phased in linearly from zero."
+    )
+    lower_threshold: float = param(
+        0.40, 0.0, 1.0, "share of patients", "Achievement below which an indicator earns no points.",
+        "gpcontract.co.uk; Lester, QOF factor",
+    )
+    upper_threshold: float = param(
+        0.90, 0.0, 1.0, "share of patients", "Achievement at which an indicator earns all its points.",
+        "gpcontract.co.uk; Lester, QOF factor",
+    )
+    outcome_band_low: float = param(
+        1.0, 0.3, 1.5, "ratio observed/expected",
+        "Risk-adjusted admission ratio at or below which the outcome indicators earn all their points.",
+    )
+    outcome_band_high: float = param(
+        1.5, 1.0, 3.0, "ratio observed/expected",
+        "Risk-adjusted admission ratio at or above which the outcome indicators earn nothing.",
+    )
+
+
+class PremiumTarget(StrEnum):
+    OUTCOME = "outcome"
+    PRESCRIBING = "prescribing"
+
+
+class QualityPremium(Section):
+    per_head_gbp: float = param(
+        0.0, 0.0, 50.0, "GBP per person per year",
+        "Quality premium paid to a consortium that meets its criteria (0 = no premium).",
+        "Pulse 2012-13; GPonline 1165220 (max GBP 5 in 2013/14)",
+    )
+    target: PremiumTarget = choice(
+        PremiumTarget.OUTCOME, "The measure the premium rewards: admissions (outcome) or prescribing cost."
+    )
+    required_improvement: float = param(
+        0.02, 0.0, 0.3, "share per year",
+        "Relative improvement in the target measure against the year before needed to earn the premium.",
+    )
+    distribution: PremiumDistribution = choice(
+        PremiumDistribution.NONE,
+        "What the consortium does with the premium: keep it (none), pay practices per head, pay by "
+        "contribution to the improvement, or buy more review capacity.",
+    )
+
+
+class Contracts(Section):
+    model: ContractModel = choice(
+        ContractModel.CURRENT_MIX, "Today's GMS/PMS/APMS mix, or convergence to a single contract."
+    )
+    convergence_years: float = param(
+        5, 0.25, 20, "years", "Years over which funding per head converges to the single rate."
+    )
+    gms_funding_per_head_gbp: float = param(
+        70.0, 30.0, 150.0, "GBP per patient per year",
+        "Core GMS funding per registered patient (global sum with MPIG).",
+        "derived: QOF about 20% of income (Guthrie 2006; Roland & Campbell 2014)",
+    )
+    pms_funding_per_head_gbp: float = param(
+        78.0, 30.0, 150.0, "GBP per patient per year", "Core PMS funding per registered patient."
+    )
+    apms_funding_per_head_gbp: float = param(
+        74.0, 30.0, 150.0, "GBP per patient per year", "Core APMS funding per registered patient."
+    )
+
+
+class PatientChoice(Section):
+    switching_rate_per_year: float = param(
+        0.02, 0.0, 0.2, "share of patients per year", "Patients who change practice within their consortium."
+    )
+    quality_sensitivity: float = param(
+        1.0, 0.0, 5.0, "per SD of quality",
+        "How strongly switching patients leave worse and join better practices (log-odds per SD).",
+    )
+
+
+class Finance(Section):
+    management_allowance_per_head_gbp: float = param(
+        25.0, 0.0, 60.0, "GBP per person per year", "Consortium running-cost allowance.", "Pulse 2012"
+    )
+    acsc_cost_per_admission_gbp: float = param(
+        1850.0, 500.0, 5000.0, "GBP per admission",
+        "Cost of an emergency admission for an ambulatory-care-sensitive condition.",
+        "derived: King's Fund 2012 (GBP 1.42bn a year over ~14.5 admissions per 1,000 in 53m people)",
+    )
+    budget_headroom: float = param(
+        0.01, -0.05, 0.1, "share",
+        "Consortium commissioning allocation above its baseline spend on admissions and prescribing.",
+    )
+
+
+class Levers(Section):
+    """The board's policy choices."""
+
+    delegation: Delegation = Delegation()
+    board_oversight: BoardOversight = BoardOversight()
+    peer_challenge: PeerChallenge = PeerChallenge()
+    contract_actions: ContractActions = ContractActions()
+    market_entry: MarketEntry = MarketEntry()
+    qof: QOF = QOF()
+    quality_premium: QualityPremium = QualityPremium()
+    contracts: Contracts = Contracts()
+    patient_choice: PatientChoice = PatientChoice()
+    finance: Finance = Finance()
+
+
+# ---------------------------------------------------------------------------------------- assumptions
+
+
+class PracticeBehaviour(Section):
+    autonomy_mean: float = param(
+        0.5, 0.0, 1.0, "score", "Mean resistance of practices to scrutiny (GP autonomy culture)."
+    )
+    autonomy_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of autonomy across practices.")
+    motivation_mean: float = param(
+        0.6, 0.0, 1.0, "score", "Mean intrinsic motivation to improve care, unpaid."
+    )
+    capacity_mean: float = param(
+        0.5, 0.05, 1.0, "share of time", "Mean discretionary effort a practice can redirect each quarter."
+    )
+    incentive_responsiveness: float = param(
+        1.0, 0.0, 3.0, "multiplier", "How strongly effort follows what is paid, relative to motivation."
+    )
+    outcome_attribution: float = param(
+        1.0, 0.0, 2.0, "multiplier",
+        "How far practices believe their own effort moves outcome payments (noise, case mix and "
+        "hospitals dilute the line of sight).",
+    )
+    process_care_link: float = param(
+        0.5, 0.0, 1.0, "share",
+        "How far process payments reward genuine improvement (the rest can be earned by recording alone).",
+    )
+    gaming_propensity: float = param(
+        1.0, 0.0, 2.0, "multiplier",
+        "Attractiveness of recording and exception-reporting effort per pound of process payment.",
+    )
+    peer_pressure_sensitivity: float = param(
+        1.2, 0.0, 5.0, "multiplier", "Weight of recent successful challenge in the effort decision."
+    )
+    remedial_sensitivity: float = param(
+        2.0, 0.0, 5.0, "multiplier", "Weight of a remedial notice in the effort decision."
+    )
+    effort_adjustment_rate: float = param(
+        0.35, 0.01, 1.0, "share per quarter", "How fast effort moves towards its new target."
+    )
+    improvement_efficiency: float = param(
+        0.06, 0.0, 0.5, "per quarter", "Quality gained per unit of improvement effort, times the headroom (1 - q)."
+    )
+    quality_decay: float = param(
+        0.015, 0.0, 0.2, "per quarter", "Erosion of quality towards the floor without effort."
+    )
+    quality_shock_sd: float = param(0.01, 0.0, 0.1, "share", "Quarterly random shock to latent quality.")
+    failed_challenge_goodwill_loss: float = param(
+        0.05, 0.0, 0.5, "score", "Fall in motivation after a failed challenge (resentment)."
+    )
+    cost_adjustment_rate: float = param(
+        0.1, 0.0, 0.5, "share per quarter", "How fast a loss-making practice cuts costs towards its income."
+    )
+    closure_after_quarters: int = param(
+        8, 1, 20, "quarters", "Consecutive quarters of negative reserves after which a practice closes."
+    )
+
+
+class Recording(Section):
+    recording_efficiency: float = param(
+        0.35, 0.0, 1.0, "per quarter", "Recording stock gained per unit of recording effort (times 1 - stock)."
+    )
+    recording_decay: float = param(0.08, 0.0, 0.5, "per quarter", "Decay of recording stock without effort.")
+    recording_yield: float = param(
+        0.15, 0.0, 0.5, "share of patients",
+        "Recorded achievement a full recording stock adds without any change in care.",
+    )
+    exception_base: float = param(
+        0.03, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
+    )
+    exception_gaming: float = param(
+        0.06, 0.0, 0.3, "share of patients", "Extra exception reporting at full recording stock.",
+        "calibrated to IC exception rate 5.4% (PUB02057)",
+    )
+    indicator_spread: float = param(
+        0.07, 0.0, 0.3, "share of patients", "Spread of achievement across a practice's indicators."
+    )
+
+
+class Prescribing(Section):
+    cost_per_head_gbp: float = param(
+        169.0, 50.0, 400.0, "GBP per weighted patient per year",
+        "Warranted prescribing cost per patient at median deprivation.",
+        "NHS IC, Prescriptions dispensed in the community 2000-2010",
+    )
+    unwarranted_mean_gbp: float = param(
+        9.0, 0.0, 60.0, "GBP per patient per year",
+        "Mean unwarranted prescribing cost per patient at the start (part of the GBP 169).",
+        "NAO HC 454 (2007): GBP 200m+ avoidable in four drug groups alone",
+    )
+    unwarranted_cv: float = param(0.8, 0.0, 3.0, "ratio", "Coefficient of variation of unwarranted cost.")
+    habit_reversion: float = param(
+        0.06, 0.0, 0.5, "per quarter", "Drift of unwarranted cost back to a practice's habit without effort."
+    )
+    efficiency_effect: float = param(
+        0.35, 0.0, 2.0, "per quarter per unit effort", "Fall in unwarranted cost per unit of prescribing effort."
+    )
+    baseline_effort_attraction: float = param(
+        0.15, 0.0, 2.0, "score", "Attraction of prescribing effort with no scrutiny or incentive."
+    )
+    budget_pressure: float = param(
+        0.3, 0.0, 3.0, "score", "Extra attraction of prescribing effort in a delegated consortium in deficit."
+    )
+
+
+class Outcomes(Section):
+    acsc_per_1000: float = param(
+        14.5, 5.0, 40.0, "admissions per 1000 patients per year",
+        "ACSC emergency admission rate at median deprivation and reference quality.",
+        "King's Fund 2012 (9 to 22 per 1,000 across local authorities)",
+    )
+    deprivation_gradient: float = param(
+        0.19, 0.0, 1.5, "log ratio per unit deprivation rank",
+        "Admissions gradient with deprivation, quality held equal (exp(0.8 x 0.19) = 1.16, 90th vs 10th).",
+        "Busby et al 2017 (PMC5445441)",
+    )
+    quality_effect: float = param(
+        1.0, 0.0, 4.0, "log ratio per unit quality", "Fall in admissions per unit rise in latent quality."
+    )
+    lag_quarters: float = param(
+        4, 1, 20, "quarters", "Mean lag of outcomes behind changes in quality (exponential smoothing)."
+    )
+    overdispersion: float = param(
+        0.1, 0.0, 0.5, "share", "Between-practice variation in admissions beyond quality and deprivation."
+    )
+
+
+class Leadership(Section):
+    skill_mean: float = param(
+        0.5, 0.0, 1.0, "score", "Mean skill of consortium leads in difficult conversations with peers."
+    )
+    skill_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of leadership skill.")
+    willingness_mean: float = param(
+        0.65, 0.0, 1.0, "score", "Mean willingness of leads to take on review and challenge of peers."
+    )
+    willingness_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of willingness.")
+    credibility_initial: float = param(0.6, 0.0, 1.0, "score", "Leads' credibility with peers at the start.")
+    credibility_gain: float = param(0.08, 0.0, 0.5, "share", "Credibility gained after a successful challenge.")
+    credibility_loss: float = param(0.12, 0.0, 0.5, "share", "Credibility lost after a failed challenge.")
+
+
+class Challenge(Section):
+    base_log_odds: float = param(-0.5, -5.0, 5.0, "log-odds", "Log-odds of success of an average challenge.")
+    skill_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's skill.")
+    credibility_effect: float = param(2.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's credibility.")
+    autonomy_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the practice's autonomy.")
+    effect_duration_quarters: float = param(
+        4, 1, 20, "quarters", "Mean life of the peer pressure a successful challenge leaves."
+    )
+
+
+class Premium(Section):
+    collective_efficacy: float = param(
+        0.6, 0.0, 3.0, "multiplier",
+        "Attraction of effort on the premium's target per unit of premium signal a practice perceives.",
+    )
+
+
+class Initial(Section):
+    """How the starting population is drawn. Independent of the levers, so scenarios share a population."""
+
+    quality_mean: float = param(0.80, 0.3, 0.99, "share of patients", "Mean latent quality at the start.")
+    quality_sd: float = param(0.06, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
+    deprivation_quality_gap: float = param(
+        0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."
+    )
+    qof_in_place: bool = Field(
+        True, description="Start from behaviour settled under the 2010 QOF (False: a pre-QOF baseline, 2004).",
+        json_schema_extra={"unit": "flag", "source": "assumption"},
+    )
+    reserves_quarters: float = param(
+        1.0, 0.0, 8.0, "quarters of income", "Practice reserves at the start."
+    )
+    cost_ratio_mean: float = param(
+        0.955, 0.8, 1.05, "share of income", "Practice costs as a share of income at the start."
+    )
+    cost_ratio_sd: float = param(0.025, 0.0, 0.1, "share of income", "Spread of the cost ratio.")
+
+
+class Assumptions(Section):
+    """Behavioural parameters: uncertain, the natural subjects of sweeps and sensitivity analysis."""
+
+    practice: PracticeBehaviour = PracticeBehaviour()
+    recording: Recording = Recording()
+    prescribing: Prescribing = Prescribing()
+    outcomes: Outcomes = Outcomes()
+    leadership: Leadership = Leadership()
+    challenge: Challenge = Challenge()
+    premium: Premium = Premium()
+    initial: Initial = Initial()
+
+
+class RunSettings(Section):
+    quarters: int = param(40, 1, 200, "quarters", "Length of the run (financial-year quarters from April).")
+    scale: float = param(
+        1.0, 0.01, 10.0, "share of England",
+        "Share of the national population simulated: practices and consortia are sampled to match.",
+    )
+    start_year: int = param(2011, 2000, 2100, "financial year", "Financial year (April start) of quarter 1.")
+    snapshots: bool = Field(
+        True, description="Record a practice-level snapshot at the start and each year end.",
+        json_schema_extra={"unit": "flag", "source": "setting"},
+    )
+
+
+class Scenario(Section):
+    """A fully resolved scenario: levers, assumptions and run settings."""
+
+    name: str = Field("unnamed", description="Short name, used in tables and charts.")
+    description: str = Field("", description="What the scenario represents, in plain words.")
+    run: RunSettings = RunSettings()
+    levers: Levers = Levers()
+    assumptions: Assumptions = Assumptions()

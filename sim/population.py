@@ -1,0 +1,151 @@
+"""Synthetic practices and consortia drawn to match the published population of England (2010-2012).
+
+Sources are in ``../shared/data/calibration_targets.csv``: 8,245 practices; list sizes with mean 6,651,
+median 6,085, quartiles 3,624 and 9,348, range 762 to 40,327 (Cowling et al 2013; HSCIC 2011); GMS 54%,
+PMS 41%, APMS 3.2%; 211 consortia with median population 221,000 and range 63,100 to 869,400 (ONS 2012).
+The population depends only on the seed, the scale and ``assumptions.initial``, never on the levers, so
+every scenario run with the same seed starts from the same practices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from sim.incentives import REFERENCE_QOF_POT_GBP, contract_funding
+from sim.params import Contracts, Scenario
+from sim.state import APMS, GMS, PMS, ConsortiumState, PracticeState
+
+NATIONAL_PRACTICES = 8245
+NATIONAL_CONSORTIA = 211
+CONSORTIUM_POP_MEDIAN = 221_000
+CONSORTIUM_POP_RANGE = (63_100, 869_400)
+CONTRACT_SHARES = {GMS: 0.54, PMS: 0.41, APMS: 0.032}
+
+# Piecewise-linear quantile function of list size through the published quartiles and range; the upper
+# knots are chosen so that the mean is 6,651 (HSCIC 2011).
+LIST_SIZE_KNOTS = (
+    (0.0, 762),
+    (0.25, 3624),
+    (0.5, 6085),
+    (0.75, 9348),
+    (0.9, 11200),
+    (0.97, 13600),
+    (0.995, 18500),
+    (1.0, 40327),
+)
+
+# Share of a practice's costs that does not scale with its list (premises, partners): small practices
+# are more exposed to losing patients. Assumption.
+FIXED_COST_SHARE = 0.2
+# Share of QOF points a practice expects to earn when setting its cost base (2010/11 mean, 94.7%).
+BASELINE_QOF_SHARE = 0.947
+
+# Spare practice rows for new entrants, as a share of the starting number.
+ENTRANT_HEADROOM = 0.3
+
+
+def stratified_uniform(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` uniform draws, one in each of ``n`` equal strata, shuffled: matches quantiles closely."""
+    u = (np.arange(n) + rng.random(n)) / n
+    rng.shuffle(u)
+    return u
+
+
+def list_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
+    p, v = zip(*LIST_SIZE_KNOTS, strict=True)
+    return np.round(np.interp(stratified_uniform(rng, n), p, v))
+
+
+def consortium_targets(rng: np.random.Generator, count: int, total: float) -> np.ndarray:
+    """Consortium populations: log-normal about the published median, clipped to the published range,
+    rescaled to the total registered population."""
+    sigma = 0.55
+    z = stats.norm.ppf(stratified_uniform(rng, count))
+    sizes = CONSORTIUM_POP_MEDIAN * np.exp(sigma * z)
+    sizes = np.clip(sizes, *CONSORTIUM_POP_RANGE)
+    return sizes * total / sizes.sum()
+
+
+def _beta(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
+    """Beta draws with a given mean and SD (a bounded score in [0, 1])."""
+    mean = float(np.clip(mean, 1e-3, 1 - 1e-3))
+    var = min(sd**2, mean * (1 - mean) * 0.95)
+    if var <= 0:
+        return np.full(n, mean)
+    k = mean * (1 - mean) / var - 1
+    return rng.beta(mean * k, (1 - mean) * k, n)
+
+
+def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[PracticeState, ConsortiumState]:
+    """Draw the starting practices and consortia (structure and traits; behaviour is set by the model)."""
+    scale = scenario.run.scale
+    a = scenario.assumptions
+    n = max(4, round(NATIONAL_PRACTICES * scale))
+    c = max(2, min(n // 4, round(NATIONAL_CONSORTIA * scale)))
+
+    ps = PracticeState(capacity=int(n * (1 + ENTRANT_HEADROOM)) + 8)
+    rows = ps.add_rows(n)
+    lists = list_sizes(rng, n)
+
+    # Consortia: cut the shuffled practices into groups whose populations match the targets.
+    targets = consortium_targets(rng, c, lists.sum())
+    order = rng.permutation(n)
+    cum = np.cumsum(lists[order])
+    bounds = np.cumsum(targets)[:-1]
+    group_of_sorted = np.searchsorted(bounds, cum - lists[order] / 2)
+    consortium = np.empty(n, dtype=np.int64)
+    consortium[order] = group_of_sorted
+    # A consortium must have at least two practices to benchmark them: merge tiny groups.
+    counts = np.bincount(consortium, minlength=c)
+    for empty in np.flatnonzero(counts < 2):
+        donor = int(np.argmax(counts))
+        moved = np.flatnonzero(consortium == donor)[: 2 - counts[empty]]
+        consortium[moved] = empty
+        counts = np.bincount(consortium, minlength=c)
+
+    # Deprivation clusters by area: a consortium mean plus practice variation, as a rank in [0, 1].
+    area = rng.normal(0.0, 1.0, c)
+    raw = 0.75 * area[consortium] + 0.66 * rng.normal(0.0, 1.0, n)
+    deprivation = (stats.rankdata(raw) - 0.5) / n
+
+    shares = np.array([CONTRACT_SHARES[k] for k in (GMS, PMS, APMS)])
+    contract = rng.choice(3, size=n, p=shares / shares.sum())
+
+    init = a.initial
+    ps.open[rows] = True
+    ps.consortium[rows] = consortium
+    ps.contract[rows] = contract
+    ps.list_size[rows] = lists
+    ps.deprivation[rows] = deprivation
+    ps.autonomy[rows] = _beta(rng, a.practice.autonomy_mean, a.practice.autonomy_sd, n)
+    ps.motivation[rows] = _beta(rng, a.practice.motivation_mean, 0.15, n)
+    ps.improvement_capacity[rows] = _beta(rng, a.practice.capacity_mean, 0.12, n)
+    quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)
+    ps.quality[rows] = np.clip(quality_mean + rng.normal(0.0, init.quality_sd, n), 0.05, 0.995)
+    ps.frailty[rows] = np.exp(rng.normal(0.0, a.outcomes.overdispersion, n))
+    habit = (
+        rng.gamma(
+            shape=1 / max(a.prescribing.unwarranted_cv, 1e-6) ** 2,
+            scale=a.prescribing.unwarranted_mean_gbp * max(a.prescribing.unwarranted_cv, 1e-6) ** 2,
+            size=n,
+        )
+        if a.prescribing.unwarranted_cv > 0
+        else np.full(n, a.prescribing.unwarranted_mean_gbp)
+    )
+    ps.habit_gbp[rows] = habit
+    # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers.
+    income_per_head = (
+        contract_funding(Contracts())[contract] + BASELINE_QOF_SHARE * REFERENCE_QOF_POT_GBP / lists.mean()
+    )
+    cost_ratio = np.clip(rng.normal(init.cost_ratio_mean, init.cost_ratio_sd, n), 0.7, 1.1)
+    ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
+    ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists
+    ps.reserves_gbp[rows] = init.reserves_quarters * income_per_head * lists / 4 * rng.uniform(0.5, 1.5, n)
+
+    cs = ConsortiumState(count=c)
+    cs.population = np.bincount(consortium, weights=lists, minlength=c)
+    cs.skill = _beta(rng, a.leadership.skill_mean, a.leadership.skill_sd, c)
+    cs.willingness = _beta(rng, a.leadership.willingness_mean, a.leadership.willingness_sd, c)
+    cs.credibility = np.full(c, a.leadership.credibility_initial)
+    return ps, cs
