@@ -1,0 +1,1 @@
+"""Agents of the model: practices, consortium leads and the commissioning board (rules are vectorised)."""
