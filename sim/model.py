@@ -26,7 +26,7 @@ from sim.agents.practice import Practice, Signals
 from sim.metrics import METRIC_NAMES
 from sim.observe import FLOW_KEYS, compute_metrics
 from sim.params import QOF, PremiumDistribution, PremiumTarget, Scenario
-from sim.population import build_population
+from sim.population import bounded_score, build_population
 from sim.rng import make_streams
 from sim.runner import SNAPSHOT_COLUMNS
 from sim.state import APMS, CONTRACT_NAMES
@@ -123,7 +123,7 @@ class CommissioningModel(mesa.Model):
             ) / p.habit_reversion
         ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, self.reference_quality)
         lam = ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0
-        history = self.streams["measurement"].poisson(
+        history = self.streams["admissions"].poisson(
             np.broadcast_to(np.pad(lam, (0, ps.capacity - n)), (4, ps.capacity))
         )
         ps.admissions_last4[:, :] = history
@@ -201,7 +201,7 @@ class CommissioningModel(mesa.Model):
 
         # 3. observed admissions, achievement and money
         lam = np.where(ps.open[:n], ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0, 0.0)
-        counts = self.streams["measurement"].poisson(np.pad(lam, (0, cap - n)))[:n]
+        counts = self.streams["admissions"].poisson(np.pad(lam, (0, cap - n)))[:n]
         ps.admissions_last4[:, :n] = np.roll(ps.admissions_last4[:, :n], 1, axis=0)
         ps.admissions_last4[0, :n] = counts
         ps.admissions_year[:n] += counts
@@ -419,7 +419,8 @@ class CommissioningModel(mesa.Model):
         cs.measure_last_year = measure
         ps.measure_last_year[:n] = practice_measure
 
-        # Contract actions: remedial notices and terminations (always the board's).
+        # Contract actions: remedial notices and terminations (always the board's), and new providers.
+        self._entrant_z = self._draw("entry", (3, ps.capacity), "normal")
         noticed, terminated = self.board.contract_actions()
         self._flows["remedial_notices"] = float(noticed.size)
         terminated = self._keep_one_per_consortium(terminated)
@@ -478,41 +479,34 @@ class CommissioningModel(mesa.Model):
                 ps.list_size[donors] -= take
 
     def _new_practice(self, consortium: int, list_size: float, like_row: int) -> int | None:
-        """Open a new APMS practice with ``list_size`` patients (taken by the caller). Traits are drawn
-        fresh from the population's distributions; it settles into the current regime's effort."""
-        ps, a = self.practices, self.assumptions
+        """Open a new APMS practice with ``list_size`` patients (taken by the caller from ``like_row`` and
+        its neighbours). It serves the same kind of area (deprivation, case mix) and starts from the
+        consortium's mean quality, but is a new organisation: autonomy, motivation and capacity are drawn
+        afresh (from this year's fixed block of entrant draws, to keep random streams aligned)."""
+        ps, b = self.practices, self.assumptions.practice
         rows = ps.add_rows(1)
         if rows.size == 0:
             return None
         row = int(rows[0])
-        rng = self.streams["entry"]
+        copied = (
+            "deprivation", "frailty", "effort_improve", "effort_record", "effort_prescribing", "recording",
+            "exception_rate", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
+            "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
+        )
+        for name in copied:
+            getattr(ps, name)[row] = getattr(ps, name)[like_row]
         ps.open[row] = True
         ps.entrant[row] = True
         ps.consortium[row] = consortium
         ps.contract[row] = APMS
         ps.list_size[row] = list_size
-        ps.deprivation[row] = ps.deprivation[like_row]
-        for name in ("autonomy", "motivation", "improvement_capacity", "frailty", "quality_baseline"):
-            getattr(ps, name)[row] = getattr(ps, name)[like_row]
-        ps.autonomy[row] = float(np.clip(rng.normal(a.practice.autonomy_mean, a.practice.autonomy_sd), 0, 1))
-        members = ps.open[: ps.n] & (ps.consortium[: ps.n] == consortium)
-        ps.quality[row] = float(np.average(ps.quality[: ps.n][members], weights=ps.list_size[: ps.n][members]))
-        ps.quality_baseline[row] = ps.quality[row] - 0.1
-        for name in (
-            "effort_improve",
-            "effort_record",
-            "effort_prescribing",
-            "recording",
-            "exception_rate",
-            "recorded_achievement",
-            "achievement",
-            "outcome_per_1000",
-            "habit_gbp",
-            "unwarranted_gbp",
-            "cost_per_head_gbp",
-            "measure_last_year",
-        ):
-            getattr(ps, name)[row] = getattr(ps, name)[like_row]
+        z = self._entrant_z[:, row]
+        ps.autonomy[row] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
+        ps.motivation[row] = bounded_score(b.motivation_mean, 0.15, z[1])
+        ps.improvement_capacity[row] = bounded_score(b.capacity_mean, 0.12, z[2])
+        members = np.flatnonzero(ps.open[: ps.n] & (ps.consortium[: ps.n] == consortium))
+        ps.quality[row] = np.average(ps.quality[members], weights=ps.list_size[members])
+        ps.quality_baseline[row] = rules.equilibrium_baseline(ps, ps.n, self.assumptions)[row]
         ps.fixed_cost_gbp[row] = ps.fixed_cost_gbp[like_row] * list_size / max(ps.list_size[like_row], 1.0)
         ps.admissions_last4[:, row] = ps.outcome_per_1000[row] * list_size / 4000.0
         ps.reserves_gbp[row] = 0.0

@@ -39,7 +39,7 @@ def choice(default: Any, description: str, source: str = "lever") -> Any:
 class Section(BaseModel):
     """Base of every scenario section: immutable, rejects unknown keys."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 # --------------------------------------------------------------------------------------------- levers

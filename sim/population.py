@@ -67,14 +67,13 @@ def consortium_targets(rng: np.random.Generator, count: int, total: float) -> np
     return sizes * total / sizes.sum()
 
 
-def _beta(rng: np.random.Generator, mean: float, sd: float, n: int) -> np.ndarray:
-    """Beta draws with a given mean and SD (a bounded score in [0, 1])."""
-    mean = float(np.clip(mean, 1e-3, 1 - 1e-3))
-    var = min(sd**2, mean * (1 - mean) * 0.95)
-    if var <= 0:
-        return np.full(n, mean)
-    k = mean * (1 - mean) / var - 1
-    return rng.beta(mean * k, (1 - mean) * k, n)
+def bounded_score(mean: float, sd: float, z: np.ndarray) -> np.ndarray:
+    """A score in [0, 1] with about the given mean and SD, from standard normal draws ``z``.
+
+    Traits are transformed from draws made in a fixed order and number, so that changing an assumption
+    (say, mean autonomy) changes that trait only and leaves every other draw where it was.
+    """
+    return np.clip(mean + sd * z, 0.0, 1.0)
 
 
 def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[PracticeState, ConsortiumState]:
@@ -118,34 +117,29 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[Prac
     ps.contract[rows] = contract
     ps.list_size[rows] = lists
     ps.deprivation[rows] = deprivation
-    ps.autonomy[rows] = _beta(rng, a.practice.autonomy_mean, a.practice.autonomy_sd, n)
-    ps.motivation[rows] = _beta(rng, a.practice.motivation_mean, 0.15, n)
-    ps.improvement_capacity[rows] = _beta(rng, a.practice.capacity_mean, 0.12, n)
+    z = rng.standard_normal((7, n))  # one row of draws per trait, always drawn
+    ps.autonomy[rows] = bounded_score(a.practice.autonomy_mean, a.practice.autonomy_sd, z[0])
+    ps.motivation[rows] = bounded_score(a.practice.motivation_mean, 0.15, z[1])
+    ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, 0.12, z[2])
     quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)
-    ps.quality[rows] = np.clip(quality_mean + rng.normal(0.0, init.quality_sd, n), 0.05, 0.995)
-    ps.frailty[rows] = np.exp(rng.normal(0.0, a.outcomes.overdispersion, n))
-    habit = (
-        rng.gamma(
-            shape=1 / max(a.prescribing.unwarranted_cv, 1e-6) ** 2,
-            scale=a.prescribing.unwarranted_mean_gbp * max(a.prescribing.unwarranted_cv, 1e-6) ** 2,
-            size=n,
-        )
-        if a.prescribing.unwarranted_cv > 0
-        else np.full(n, a.prescribing.unwarranted_mean_gbp)
-    )
-    ps.habit_gbp[rows] = habit
+    ps.quality[rows] = np.clip(quality_mean + init.quality_sd * z[3], 0.05, 0.995)
+    ps.frailty[rows] = np.exp(a.outcomes.overdispersion * z[4])
+    # Unwarranted prescribing: log-normal with the given mean and coefficient of variation.
+    sigma = np.sqrt(np.log1p(a.prescribing.unwarranted_cv**2))
+    ps.habit_gbp[rows] = a.prescribing.unwarranted_mean_gbp * np.exp(sigma * z[5] - sigma**2 / 2)
     # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers.
     income_per_head = (
         contract_funding(Contracts())[contract] + BASELINE_QOF_SHARE * REFERENCE_QOF_POT_GBP / lists.mean()
     )
-    cost_ratio = np.clip(rng.normal(init.cost_ratio_mean, init.cost_ratio_sd, n), 0.7, 1.1)
+    cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z[6], 0.7, 1.1)
     ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
     ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists
     ps.reserves_gbp[rows] = init.reserves_quarters * income_per_head * lists / 4 * rng.uniform(0.5, 1.5, n)
 
     cs = ConsortiumState(count=c)
     cs.population = np.bincount(consortium, weights=lists, minlength=c)
-    cs.skill = _beta(rng, a.leadership.skill_mean, a.leadership.skill_sd, c)
-    cs.willingness = _beta(rng, a.leadership.willingness_mean, a.leadership.willingness_sd, c)
+    zc = rng.standard_normal((2, c))
+    cs.skill = bounded_score(a.leadership.skill_mean, a.leadership.skill_sd, zc[0])
+    cs.willingness = bounded_score(a.leadership.willingness_mean, a.leadership.willingness_sd, zc[1])
     cs.credibility = np.full(c, a.leadership.credibility_initial)
     return ps, cs

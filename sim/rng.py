@@ -13,11 +13,12 @@ import numpy as np
 STREAMS: tuple[str, ...] = (
     "population",  # the synthetic practices and consortia
     "practice",  # quarterly shocks to practice quality
-    "measurement",  # observed admissions and the board's measurement noise
+    "measurement",  # the board's measurement noise
     "review",  # rounding of review capacity
     "challenge",  # outcomes of challenge conversations
     "board",  # authorisation assessments
     "entry",  # procurement of new providers and their draws
+    "admissions",  # observed admission counts (Poisson: how many draws it takes depends on the rates)
 )
 
 

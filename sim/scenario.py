@@ -140,6 +140,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read the file ({exc.strerror or exc}).") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: cannot read the file (it is not UTF-8 text).") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
