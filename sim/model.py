@@ -325,6 +325,7 @@ class CommissioningModel(mesa.Model):
 
         capacity = self.board.review_capacity(self._draw("review", cs.count))
         u = self._draw("challenge", cap)[:n]
+        u_escalate = self._draw("challenge", cap)[:n]
         if not lv.peer_challenge.enabled:
             return
         reviewed = cons_rules.select_for_review(score, ps.consortium[:n], capacity, threshold)
@@ -342,7 +343,11 @@ class CommissioningModel(mesa.Model):
         ps.pressure_quality[won[~on_rx]] = 1.0
         ps.motivation[lost] = np.maximum(ps.motivation[lost] - a.practice.failed_challenge_goodwill_loss, 0.0)
         ps.unresolved[reviewed] += 1
-        newly = reviewed[(ps.unresolved[reviewed] >= lv.peer_challenge.escalate_after) & ~ps.escalated[reviewed]]
+        # A lead escalates a persistent outlier only if willing to take a colleague to the board; the
+        # board, reviewing remotely, always acts on its own findings.
+        persistent = (ps.unresolved[reviewed] >= lv.peer_challenge.escalate_after) & ~ps.escalated[reviewed]
+        willing = np.where(delegated, u_escalate[reviewed] < cs.willingness[c], True)
+        newly = reviewed[persistent & willing]
         ps.escalated[newly] = True
 
         wins = np.bincount(c[success], minlength=cs.count)
@@ -504,6 +509,10 @@ class CommissioningModel(mesa.Model):
         ps.autonomy[row] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
         ps.motivation[row] = bounded_score(b.motivation_mean, 0.15, z[1])
         ps.improvement_capacity[row] = bounded_score(b.capacity_mean, 0.12, z[2])
+        # It starts with the local effort split, scaled to its own capacity (it adapts from there).
+        scale = ps.improvement_capacity[row] / max(ps.improvement_capacity[like_row], 1e-12)
+        for name in ("effort_improve", "effort_record", "effort_prescribing"):
+            getattr(ps, name)[row] *= scale
         members = np.flatnonzero(ps.open[: ps.n] & (ps.consortium[: ps.n] == consortium))
         ps.quality[row] = np.average(ps.quality[members], weights=ps.list_size[members])
         ps.quality_baseline[row] = rules.equilibrium_baseline(ps, ps.n, self.assumptions)[row]
