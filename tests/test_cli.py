@@ -1,0 +1,109 @@
+"""The command line as a user runs it: ``python run_sim.py ...`` in a subprocess."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from helpers import run_cli
+
+from sim.metrics import METRIC_NAMES
+
+
+def test_run_writes_a_reproducible_run_folder(tmp_path):
+    out = tmp_path / "run1"
+    result = run_cli(
+        "run",
+        "white_paper",
+        "--seed",
+        "3",
+        "--scale",
+        "0.05",
+        "--quarters",
+        "8",
+        "--set",
+        "levers.qof.outcome_weight=0.25",
+        "--out",
+        str(out),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Mean clinical quality" in result.stdout and "start" in result.stdout
+    metrics = pd.read_csv(out / "metrics.csv")
+    assert list(metrics["quarter"]) == list(range(9))
+    assert set(METRIC_NAMES) <= set(metrics.columns)
+    snapshots = pd.read_csv(out / "snapshots.csv")
+    assert set(snapshots["quarter"]) == {0, 4, 8}
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["seed"] == 3
+    assert meta["scenario_name"] == "white_paper"
+    assert meta["scenario"]["levers"]["qof"]["outcome_weight"] == 0.25
+    assert meta["scenario"]["run"]["quarters"] == 8
+    assert len(meta["scenario_hash"]) == 16 and meta["model_version"] and meta["code_version"]
+    assert "numpy" in meta["package_versions"]
+    assert not list(tmp_path.glob(".*partial"))
+
+    again = tmp_path / "run2"
+    assert (
+        run_cli(
+            "run",
+            "white_paper",
+            "--seed",
+            "3",
+            "--scale",
+            "0.05",
+            "--quarters",
+            "8",
+            "--set",
+            "levers.qof.outcome_weight=0.25",
+            "--out",
+            str(again),
+        ).returncode
+        == 0
+    )
+    assert (again / "metrics.csv").read_text() == (out / "metrics.csv").read_text()
+
+
+def test_run_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "exists"
+    out.mkdir()
+    result = run_cli("run", "status_quo", "--scale", "0.02", "--quarters", "2", "--out", str(out))
+    assert result.returncode == 2
+    assert "already exists" in result.stderr
+    assert list(out.iterdir()) == []
+
+
+def test_scenarios_show_schema_and_params():
+    listing = run_cli("scenarios")
+    assert listing.returncode == 0
+    for name in ("status_quo", "white_paper_sceptic", "delegation_conditional"):
+        assert name in listing.stdout
+    shown = run_cli("show", "white_paper_sceptic", "--set", "levers.qof.point_value_gbp=150")
+    assert shown.returncode == 0
+    assert "skill_mean: 0.3" in shown.stdout and "point_value_gbp: 150.0" in shown.stdout
+    schema = json.loads(run_cli("schema").stdout)
+    assert "levers" in schema["properties"]
+    params = run_cli("params")
+    assert params.returncode == 0 and "levers.qof.outcome_weight" in params.stdout
+
+
+def test_user_errors_exit_non_zero_without_traceback_and_write_nothing(tmp_path):
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("levers:\n  qof:\n    outcome_weight: [\n")
+    unknown_key = tmp_path / "unknown.yaml"
+    unknown_key.write_text("levers:\n  qof:\n    bonus: 1\n")
+    cases = [
+        (["run", "no_such_scenario"], "not found"),
+        (["run", str(bad_yaml)], "malformed YAML"),
+        (["run", str(unknown_key)], "Valid keys here"),
+        (["run", "status_quo", "--set", "levers.qof.outcome_weight"], "PATH=VALUE"),
+        (["run", "status_quo", "--set", "levers.qof.outcome_weight=2"], "from 0.0 to 1.0"),
+        (["run", "status_quo", "--scale", "50"], "run.scale"),
+        (["show", "status_quo", "--set", "levers.nothing.here=1"], "Valid keys there"),
+    ]
+    for args, fragment in cases:
+        out = tmp_path / "never"
+        result = run_cli(*args, "--out", str(out)) if args[0] == "run" else run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert fragment in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert not out.exists()
