@@ -1,0 +1,499 @@
+"""The briefing pack: every relevant chart, CSV tables, ``summary.md`` and an ``index.html`` of a stored experiment.
+
+``python run_sim.py report EXPERIMENT`` (or ``compare ... --report``) writes a folder that a policy team
+can open in a browser and cut charts from: the question, the scenarios in plain words, the headline
+table with intervals, the charts, the assumptions and where the numbers came from.
+
+Why it is built the way it is:
+
+* Everything goes to a temporary sibling folder that is renamed into place at the end, so a failure
+  (a bad metric, a database error, an interrupted run) never leaves a half-written pack; an earlier pack
+  in the same place is replaced only once the new one is complete.
+* The page is self-contained apart from its image files (relative paths): no web fonts, scripts or
+  CDNs, so it opens offline and from a shared drive, and nothing leaks to the network.
+* The scenarios' levers are described from the resolved parameters stored with each run (compared with
+  the status quo), not from the scenario files, which may have changed since the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from sim.errors import SimError
+
+FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+PNG_DPI = 300
+MARKER = ".crsim-report"  # marks a folder as a briefing pack that a new one may replace
+
+
+class ReportError(SimError):
+    """The briefing pack cannot be made: the message says why and what to do."""
+
+
+@dataclass
+class ChartFile:
+    """One chart of the pack: where its files are and what it shows."""
+
+    stem: str
+    title: str
+    section: str
+    files: dict[str, str] = field(default_factory=dict)  # format -> path relative to the pack
+
+
+@dataclass
+class ReportContext:
+    """Everything the pack is made from, loaded once."""
+
+    name: str
+    data: Any  # sim.experiment.store.ExperimentData
+    scenarios: list[str]
+    scenario_dicts: dict[str, dict[str, Any]]
+    package_versions: dict[str, str]
+    code_versions: list[str]
+    database: str
+    metrics: list[str]
+    horizon: int
+    colours: dict[str, str]
+    provenance: Any  # sim.charts.style.Provenance
+
+
+# ------------------------------------------------------------------------------------------ inputs
+
+
+def parse_formats(formats: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Image formats to write; PNG always (the page shows it), SVG and PDF on request.
+
+    Accepts ``"png,svg"`` or ``["png", "svg"]`` (or both mixed, as argparse gives them); ``html`` is
+    accepted and ignored, since the page is always written.
+    """
+    raw = [formats] if isinstance(formats, str) else list(formats or [])
+    items = [f.strip().lower() for text in raw for f in str(text).split(",") if f.strip()]
+    unknown = [f for f in items if f not in (*FORMATS, "html")]
+    if unknown:
+        raise ReportError(f"Unknown image format(s) {', '.join(unknown)}. Valid formats: {', '.join(FORMATS)} "
+                          "(PNG is always written; the page is always HTML).")
+    return tuple(f for f in FORMATS if f == "png" or f in items)
+
+
+def parse_metrics(metrics: str | Sequence[str] | None) -> list[str]:
+    """The metrics to chart and tabulate (default the headline metrics), each checked against the registry."""
+    from sim.metrics import HEADLINE_METRICS, metric
+
+    if metrics is None:
+        return list(HEADLINE_METRICS)
+    items = [m.strip() for m in metrics.split(",")] if isinstance(metrics, str) else [str(m) for m in metrics]
+    items = [m for m in items if m]
+    if not items:
+        raise ReportError("--metrics is empty: give one or more metric names, comma-separated.")
+    for name in items:
+        metric(name)  # raises a SimError listing the valid metrics
+    return list(dict.fromkeys(items))
+
+
+def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None) -> ReportContext:
+    from sim.charts.style import Provenance, scenario_colours
+    from sim.experiment.store import ResultStore
+
+    with ResultStore(db_url) as store:
+        data = store.load_experiment(name)
+        stored = _stored_runs(store, data.runs["run_id"].tolist()) if len(data.runs) else {}
+        database = store.display_url
+    complete = data.runs[data.runs["status"] == "complete"] if len(data.runs) else data.runs
+    if complete.empty or data.metrics.empty:
+        raise ReportError(
+            f"Experiment '{name}' has no finished runs (status: {data.experiment.get('status')}), so there is "
+            "nothing to report. Run or resume it first (repeat the command that created it)."
+        )
+    done = set(complete["run_id"])
+    data.metrics = data.metrics[data.metrics["run_id"].isin(done)].reset_index(drop=True)
+    if len(data.snapshots):
+        data.snapshots = data.snapshots[data.snapshots["run_id"].isin(done)].reset_index(drop=True)
+    missing = [m for m in metrics if m not in data.metrics.columns]
+    if missing:
+        raise ReportError(f"Metric(s) {', '.join(missing)} are not stored for experiment '{name}'.")
+    last = int(data.metrics.groupby("run_id")["quarter"].max().min())
+    h = last if horizon is None else int(horizon)
+    if not 1 <= h <= last:
+        raise ReportError(f"--horizon {h} is outside the runs, which cover quarters 1 to {last}.")
+
+    order = [str(s) for s in (data.experiment.get("scenarios") or [])]
+    order += [s for s in pd.unique(data.runs["scenario"]) if s not in order]
+    scenario_dicts: dict[str, dict[str, Any]] = {}
+    versions: dict[str, str] = {}
+    codes: list[str] = []
+    for row in complete.sort_values([c for c in ("replication", "point_id") if c in complete]).itertuples():
+        info = stored.get(int(row.run_id), {})
+        scenario_dicts.setdefault(str(row.scenario), info.get("scenario") or {})
+        versions = versions or dict(info.get("package_versions") or {})
+        if str(row.code_version) not in codes:
+            codes.append(str(row.code_version))
+    first = next(iter(scenario_dicts.values()), {})
+    scale = (first.get("run") or {}).get("scale")
+    reps = int(complete.groupby(["scenario", *(["point_id"] if "point_id" in complete else [])])["replication"]
+               .nunique().min())
+    provenance = Provenance(
+        scenarios=tuple(order), replications=reps, base_seed=int(data.experiment.get("base_seed", 0)),
+        model_version=str(data.experiment.get("model_version") or ", ".join(sorted(set(complete["model_version"])))),
+        experiment=name, scale=scale, extra=(f"horizon quarter {h}",),
+    )
+    return ReportContext(
+        name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
+        code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
+        provenance=provenance,
+    )
+
+
+def _stored_runs(store: Any, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Resolved scenario and package versions stored with each run (not part of ``load_experiment``)."""
+    import sqlalchemy as sa
+
+    from sim.experiment import store as store_module
+
+    table = store_module.runs
+    out: dict[int, dict[str, Any]] = {}
+    ids = [int(i) for i in run_ids]
+    with store.engine.connect() as conn:
+        for start in range(0, len(ids), 500):
+            query = sa.select(table.c.id, table.c.scenario, table.c.package_versions).where(
+                table.c.id.in_(ids[start:start + 500]))
+            for run_id, scenario, versions in conn.execute(query):
+                out[int(run_id)] = {"scenario": _json(scenario), "package_versions": _json(versions)}
+    return out
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# ------------------------------------------------------------------------------------------ charts
+
+
+def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
+    """(file stem, section, maker) for every chart relevant to the experiment's kind."""
+    from sim import charts
+
+    data, kind = ctx.data, ctx.data.experiment.get("kind")
+    style = {"colours": ctx.colours, "provenance": ctx.provenance}
+    plan: list[tuple[str, str, Callable[[], Any]]] = []
+    metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
+    if kind == "compare":
+        summary = _summary(ctx)
+        chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
+        for i, chunk in enumerate(chunks, 1):
+            plan.append((f"effects_{i}", "Effects against the baseline",
+                         lambda chunk=chunk: charts.forest_plot(summary, chunk, **style)))
+        for name in ctx.metrics:
+            plan.append((f"fan_{name}", "Over time",
+                         lambda name=name: charts.fan_chart(metrics, name, **style)))
+        plan.append(("money", "Money", lambda: charts.money_chart(metrics, horizon=ctx.horizon, **style)))
+        plan.append(("governance", "Governance activity", lambda: charts.governance_chart(metrics, **style)))
+        snaps = data.snapshots
+        if len(snaps):
+            snaps = snaps[snaps["quarter"] <= ctx.horizon]
+            for measure in ("outcome", "achievement", "prescribing"):
+                plan.append((f"funnel_{measure}", "Practices",
+                             lambda measure=measure: charts.funnel_plot(snaps, measure, **style)))
+            plan.append(("distribution_quality", "Practices",
+                         lambda: charts.quality_distribution(snaps, "quality", **style)))
+    elif kind == "sweep":
+        params = [c for c in data.design.columns if c != "point_id"]
+        groups = [params] if len(params) <= 2 else [[p] for p in params]
+        for name in ctx.metrics:
+            for group in groups:
+                stem = f"sweep_{name}" + ("" if len(groups) == 1 else f"_{group[0].rsplit('.', 1)[-1]}")
+                plan.append((stem, "Sweep", lambda name=name, group=group: charts.sweep_chart(
+                    metrics, data.runs, data.design, name, group, horizon=ctx.horizon, **style)))
+    elif kind == "sensitivity":
+        sens = data.sensitivity
+        for name in [m for m in ctx.metrics if m in set(sens["metric"])] if len(sens) else []:
+            for method in pd.unique(sens.loc[sens["metric"] == name, "method"]):
+                plan.append((f"sensitivity_{name}_{method}", "Sensitivity",
+                             lambda name=name, method=method: charts.sensitivity_chart(
+                                 sens, name, method=str(method), provenance=ctx.provenance)))
+        params = [c for c in data.design.columns if c != "point_id"]
+        for name in ctx.metrics[:4]:
+            for par in params[:6]:
+                plan.append((f"response_{name}_{par.rsplit('.', 1)[-1]}", "Responses",
+                             lambda name=name, par=par: charts.sweep_chart(
+                                 metrics, data.runs, data.design, name, [par], horizon=ctx.horizon, **style)))
+    return plan
+
+
+def _summary(ctx: ReportContext) -> pd.DataFrame:
+    """The paired comparison at the report's horizon (the store's own summary when that is the end)."""
+    from sim.experiment.compare import summarise
+
+    data = ctx.data
+    baseline = str(data.experiment.get("baseline") or ctx.scenarios[0])
+    last = int(data.metrics["quarter"].max())
+    if len(data.summary) and ctx.horizon == last and set(data.summary["metric"]) >= set(ctx.metrics):
+        summary = data.summary[data.summary["quarter"] == last]
+    else:
+        summary = summarise(data.metrics, baseline, ctx.horizon, order=ctx.scenarios)
+    order = {s: i for i, s in enumerate(ctx.scenarios)}
+    return summary.sort_values(["metric", "scenario"], key=lambda col: col.map(order) if col.name == "scenario"
+                               else col, kind="stable").reset_index(drop=True)
+
+
+def _write_charts(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> list[ChartFile]:
+    out: list[ChartFile] = []
+    (folder / "charts").mkdir()
+    for stem, section, make in _chart_plan(ctx):
+        fig = make()
+        title = str(fig.get_label() or stem)
+        chart = ChartFile(stem, title, section)
+        for fmt in formats:
+            rel = f"charts/{stem}.{fmt}"
+            fig.savefig(folder / rel, format=fmt, dpi=PNG_DPI, metadata=_image_metadata(fmt, title))
+            chart.files[fmt] = rel
+        fig.clear()
+        out.append(chart)
+    return out
+
+
+def _image_metadata(fmt: str, title: str) -> dict[str, Any]:
+    if fmt == "svg":
+        return {"Title": title, "Date": None}
+    if fmt == "pdf":
+        return {"Title": title, "Creator": "Commissioning Reform Simulator", "CreationDate": None}
+    return {"Title": title, "Software": "Commissioning Reform Simulator"}
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
+    """CSV tables; returns {file: description}."""
+    from sim import report_text
+    from sim.charts.money import money_table
+
+    tables = folder / "tables"
+    tables.mkdir()
+    data, kind = ctx.data, ctx.data.experiment.get("kind")
+    written: dict[str, str] = {}
+
+    def put(name: str, frame: pd.DataFrame, what: str) -> None:
+        frame.to_csv(tables / name, index=False)
+        written[f"tables/{name}"] = what
+
+    if kind == "compare":
+        summary = _summary(ctx)
+        put("headline.csv", report_text.headline_frame(summary, ctx.scenarios, ctx.metrics),
+            "the headline table as shown, in display units")
+        put("summary.csv", summary, "every metric at the horizon: means, paired differences, 95% intervals (raw units)")
+        put("money.csv", money_table(data.metrics, horizon=ctx.horizon),
+            "money a year by scenario at the horizon (GBP), mean and 95% interval")
+    elif kind == "sweep" or kind == "sensitivity":
+        put("design_points.csv", _design_summary(ctx), "each design point's parameters and the metrics at the horizon")
+    if kind == "sensitivity" and len(data.sensitivity):
+        put("sensitivity.csv", data.sensitivity, "sensitivity indices with their 95% intervals")
+    put("scenarios.csv", _scenario_table(ctx), "every lever and assumption that differs from the status quo")
+    put("runs.csv", data.runs, "the runs behind the pack: seeds, versions, timings")
+    return written
+
+
+def _design_summary(ctx: ReportContext) -> pd.DataFrame:
+    from sim.charts.data import summarise_runs
+    from sim.charts.sensitivity import sweep_values
+
+    frames = []
+    for name in ctx.metrics:
+        values = sweep_values(ctx.data.metrics, ctx.data.runs, ctx.data.design, name, ctx.horizon)
+        table = summarise_runs(values, ["point_id"])
+        frames.append(table.rename(columns={c: f"{name}_{c}" for c in ("mean", "ci_low", "ci_high", "n")}))
+    out = ctx.data.design
+    for frame in frames:
+        out = out.merge(frame, on="point_id", how="left")
+    return out
+
+
+def _reference() -> dict[str, Any]:
+    from sim.scenario import load_scenario, scenario_dict
+
+    try:
+        return scenario_dict(load_scenario("status_quo"))
+    except SimError:
+        return {}
+
+
+def _scenario_table(ctx: ReportContext) -> pd.DataFrame:
+    from sim.report_text import changes
+
+    ref = _reference()
+    rows = []
+    for scen in ctx.scenarios:
+        resolved = ctx.scenario_dicts.get(scen, {})
+        for section in ("levers", "assumptions"):
+            for ch in changes(resolved, ref, section):
+                rows.append({"scenario": scen, "kind": section[:-1], "parameter": ch.path, "label": ch.label,
+                             "value": ch.value, "status_quo": ch.reference, "meaning": ch.description})
+    return pd.DataFrame(rows, columns=["scenario", "kind", "parameter", "label", "value", "status_quo", "meaning"])
+
+
+# ------------------------------------------------------------------------------------------ build
+
+
+def default_out_dir(experiment: str) -> Path:
+    """``results/EXPERIMENT/report``: beside the tables ``compare`` writes, as the README says."""
+    from sim.cli import RESULTS_DIR
+
+    return RESULTS_DIR / experiment / "report"
+
+
+# What a pack consists of; only these are ever replaced in an existing folder.
+PACK_ENTRIES: tuple[str, ...] = (MARKER, "index.html", "summary.md", "provenance.json", "charts", "tables")
+
+
+def _check_target(out: Path) -> None:
+    """Refuse a folder where the pack would overwrite files it did not write."""
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{out} exists and is a file; choose another folder with --out.")
+    if out.is_dir() and not (out / MARKER).exists():
+        clash = [e for e in PACK_ENTRIES if (out / e).exists()]
+        if clash:
+            raise ReportError(
+                f"{out} already holds {', '.join(clash)}, not written by the simulator's report; choose "
+                "another folder with --out (an earlier briefing pack there would be replaced)."
+            )
+
+
+def build_report(
+    experiment: str,
+    db_url: str | None = None,
+    out_dir: Path | None = None,
+    formats: Sequence[str] = ("png",),
+    *,
+    metrics: Sequence[str] | None = None,
+    horizon: int | None = None,
+) -> Path:
+    """Write the briefing pack of a stored experiment and return its folder.
+
+    Args:
+        experiment: the experiment's name in the store.
+        db_url: results database URL (default ``sqlite:///results/crsim.db``).
+        out_dir: the pack's folder (default ``results/EXPERIMENT/report``); an earlier pack there is
+            replaced once the new one is complete; other files there are left alone.
+        formats: image formats besides PNG (``svg``, ``pdf``); PNG is always written (at 300 dpi).
+        metrics: metrics to chart and tabulate (default the headline metrics).
+        horizon: the quarter at which effects are read (default the end of the runs).
+
+    Raises:
+        SimError: an unknown experiment (the message lists the stored ones), one without finished runs,
+            an unknown metric or format, or an unusable output folder. Nothing is written then.
+
+    Example:
+        >>> build_report("four-scenarios", formats=["png", "svg"])  # doctest: +SKIP
+        PosixPath('results/four-scenarios/report')
+    """
+    fmts = parse_formats(formats)
+    names = parse_metrics(metrics)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(experiment)
+    _check_target(out)
+    ctx = _load(experiment, db_url, names, horizon)
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir()
+        _write_pack(ctx, tmp, fmts)
+        _install(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_pack(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> None:
+    import matplotlib
+
+    from sim import report_page
+
+    with matplotlib.rc_context({"svg.hashsalt": "crsim"}):  # stable SVG ids between runs
+        chart_files = _write_charts(ctx, folder, formats)
+    tables = _write_tables(ctx, folder)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    page = report_page.Page.build(ctx, chart_files, tables, generated, _reference())
+    (folder / "index.html").write_text(page.html(), encoding="utf-8")
+    (folder / "summary.md").write_text(page.markdown(), encoding="utf-8")
+    (folder / "provenance.json").write_text(json.dumps(page.provenance, indent=2, default=str), encoding="utf-8")
+    (folder / MARKER).write_text(f"briefing pack of experiment {ctx.name}, {generated}\n", encoding="utf-8")
+
+
+def _install(tmp: Path, out: Path) -> None:
+    """Put the finished pack in place: a rename if the folder is new, else swap the pack's entries.
+
+    Other files in the folder (``compare`` writes its tables there) are left alone; entries of an
+    earlier pack are moved aside first and deleted only once the new ones are in.
+    """
+    if not out.exists():
+        tmp.rename(out)
+        return
+    trash = out.with_name(f".{out.name}.old-{os.getpid()}")
+    shutil.rmtree(trash, ignore_errors=True)
+    trash.mkdir()
+    for entry in PACK_ENTRIES:
+        if (out / entry).exists():
+            (out / entry).rename(trash / entry)
+    for entry in PACK_ENTRIES:
+        if (tmp / entry).exists():
+            (tmp / entry).rename(out / entry)
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ CLI
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    db = args.db or os.environ.get("CRSIM_DB_URL") or None  # as the experiment commands do
+    out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon)
+    _announce(out)
+    return 0
+
+
+def _announce(out: Path) -> None:
+    from sim.cli import console
+
+    index = (out / "index.html").resolve()
+    console.print(f"Briefing pack in [bold]{out}[/bold]; open {index.as_uri()} in a browser.")
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, with_out: bool = True) -> None:
+    """Options shared by ``report`` and ``compare --report``."""
+    if with_out:
+        parser.add_argument("--out", type=Path, help="folder for the pack (default results/EXPERIMENT/report)")
+    parser.add_argument("--formats", default="png", metavar="LIST",
+                        help="image formats, comma-separated: png (always), svg, pdf (default %(default)s)")
+    parser.add_argument("--metrics", metavar="LIST",
+                        help="metrics to chart, comma-separated (default the headline metrics)")
+    parser.add_argument("--horizon", type=int, metavar="QUARTER",
+                        help="quarter at which effects are read (default the end of the runs)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` command (``compare --report`` calls :func:`build_report` itself)."""
+    p = sub.add_parser("report", help="write the briefing pack (charts, tables, summary.md, index.html) of a "
+                                      "stored experiment")
+    p.add_argument("experiment", help="name of a stored experiment (run_sim.py experiments lists them)")
+    p.add_argument("--db", metavar="URL",
+                   help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
+    add_report_options(p)
+    p.set_defaults(func=_cmd_report)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    from sim.cli import main
+
+    sys.exit(main(["report", *sys.argv[1:]]))
