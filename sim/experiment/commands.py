@@ -1,0 +1,363 @@
+"""Command-line commands for experiments: compare, sweep, sensitivity, experiments, export.
+
+Registered in :data:`sim.cli.COMMAND_MODULES`. Each command checks its inputs before it touches the
+database or starts workers, so a typo fails in a second with a message, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from rich.table import Table
+
+from sim.cli import RESULTS_DIR, add_run_options, console, run_overrides
+from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
+
+DB_ENV = "CRSIM_DB_URL"
+
+
+# ------------------------------------------------------------------------------------------ options
+
+
+def _default_db() -> str | None:
+    return os.environ.get(DB_ENV) or None
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", default=None, metavar="URL",
+        help=f"results database (default ${DB_ENV} or sqlite:///results/crsim.db); "
+             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB for a shared store",
+    )
+
+
+def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, snapshots_default: str) -> None:
+    """Options every experiment takes: replications, where to run, where to store, what to keep."""
+    parser.add_argument("--reps", type=int, default=reps_default,
+                        help="replications per scenario or point; replication k uses seed SEED+k "
+                             "(default %(default)s)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None,
+                       help="1 = in this process; N = N local processes (default: one per core)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs the dask extra)")
+    add_db_option(parser)
+    parser.add_argument("--name", default=None,
+                        help="experiment name (default KIND-TIMESTAMP); repeat a command with the same "
+                             "name to resume it")
+    parser.add_argument("--snapshots", choices=("all", "first", "none"), default=snapshots_default,
+                        help="which runs store practice snapshots: all, first (replication 0 of each "
+                             "scenario) or none (default %(default)s)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false",
+                        help="do not show the progress bar")
+
+
+def _db(args: argparse.Namespace) -> str | None:
+    return args.db or _default_db()
+
+
+def _out_dir(args: argparse.Namespace, name: str) -> Path:
+    out = Path(args.out) if args.out else RESULTS_DIR / name
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------ printing
+
+
+def _fmt(value: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "–"
+    a = abs(value)
+    if a >= 1e9:
+        return f"{value / 1e9:,.2f}bn"
+    if a >= 1e5:
+        return f"{value / 1e6:,.2f}m"
+    if a >= 100:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:.2f}"
+    return f"{value:.3g}" if a >= 1e-3 or a == 0 else f"{value:.2e}"
+
+
+def _pm(value: float, conf: float) -> str:
+    """``value ± conf``, or a dash for an index that does not exist (the metric never varied)."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{_fmt(value)} ± {_fmt(conf)}"
+
+
+def _interval(lo: float, hi: float) -> str:
+    return f"[{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def _unit(name: str) -> str:
+    spec = METRICS_BY_NAME[name]
+    return f"{spec.unit} a year" if spec.kind == "flow" else spec.unit
+
+
+def _print_summary(summary: pd.DataFrame, title: str) -> None:
+    """One block per headline metric: each scenario's mean, and its paired difference from the baseline."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("scenario", overflow="fold")
+    table.add_column("mean [95% CI]", justify="right")
+    table.add_column("difference [paired CI]", justify="right")
+    table.add_column("unpaired 95% CI", justify="right")
+    table.add_column("width ratio", justify="right")
+    for name in [m for m in HEADLINE_METRICS if m in set(summary["metric"])]:
+        table.add_row(f"[bold]{METRICS_BY_NAME[name].label}[/bold] [dim]({_unit(name)})[/dim]", end_section=False)
+        for row in summary[summary["metric"] == name].itertuples():
+            if row.scenario == row.baseline:
+                table.add_row(f"  {row.scenario}", f"{_fmt(row.mean)} {_interval(row.ci_low, row.ci_high)}",
+                              "baseline", "", "")
+                continue
+            width_u = row.unpaired_ci_high - row.unpaired_ci_low
+            width_p = row.diff_ci_high - row.diff_ci_low
+            ratio = width_p / width_u if np.isfinite(width_u) and width_u > 0 else np.nan
+            mark = "[bold]*[/bold] " if row.significant else ""
+            table.add_row(
+                f"  {row.scenario}", f"{_fmt(row.mean)} {_interval(row.ci_low, row.ci_high)}",
+                f"{mark}{_fmt(row.diff_mean)} {_interval(row.diff_ci_low, row.diff_ci_high)}",
+                _interval(row.unpaired_ci_low, row.unpaired_ci_high),
+                f"{ratio:.2f}" if np.isfinite(ratio) else "–",
+            )
+        table.add_section()
+    console.print(table)
+    console.print("[dim]width ratio = paired interval width / unpaired interval width (below 1: pairing "
+                  "by common random numbers narrowed it).[/dim]")
+
+
+def _print_outcome(outcome: Any) -> None:
+    parts = [f"{outcome.computed} runs computed", f"{outcome.reused} reused from the store"]
+    if outcome.failed:
+        parts.append(f"{outcome.failed} failed")
+    share = outcome.store_share
+    console.print(
+        f"[bold]{outcome.name}[/bold] ({outcome.kind}, {outcome.status}): {', '.join(parts)} on "
+        f"{outcome.executor} in {outcome.elapsed_seconds:.1f} s"
+        + (f" ({share:.0%} of it writing to the database)" if np.isfinite(share) else "")
+        + f". Stored in {outcome.database}."
+    )
+
+
+# ------------------------------------------------------------------------------------------ commands
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from sim.experiment.compare import median_width_ratio
+    from sim.experiment.experiment import compare
+
+    result = compare(
+        args.scenarios, baseline=args.baseline, reps=args.reps, seed=args.seed, overrides=run_overrides(args),
+        years=args.years or (), workers=args.workers, scheduler=args.scheduler, db=_db(args), name=args.name,
+        snapshots=args.snapshots, progress=args.progress,
+    )
+    summary = result.summary
+    horizon = int(summary["quarter"].max())
+    for quarter in [horizon, *sorted(q for q in summary["quarter"].unique() if q != horizon)]:
+        part = summary[summary["quarter"] == quarter]
+        _print_summary(
+            part,
+            f"{result.name}: mean over {args.reps} replications at quarter {quarter} "
+            f"(year {quarter / 4:g}); difference from {part['baseline'].iloc[0]} "
+            "([bold]*[/bold] = paired 95% CI excludes zero)",
+        )
+    at_horizon = summary[summary["quarter"] == horizon]
+    ratio = median_width_ratio(at_horizon, HEADLINE_METRICS)
+    if np.isfinite(ratio):
+        console.print(
+            f"Common random numbers: paired intervals are {ratio:.2f} times the width of unpaired ones "
+            f"(median over headline metrics), i.e. {1 / ratio if ratio > 0 else float('inf'):.1f}x narrower."
+        )
+    out = _out_dir(args, result.name)
+    summary.to_csv(out / "summary.csv", index=False)
+    result.widths.to_csv(out / "interval_widths.csv", index=False)
+    result.metrics.to_csv(out / "metrics.csv", index=False)
+    _print_outcome(result.outcome)
+    console.print(f"Tables in [bold]{out}[/bold] (summary.csv, metrics.csv, interval_widths.csv).")
+    if args.report:
+        from sim.report import build_report  # the briefing pack, built from what was just stored
+
+        built = build_report(result.name, _db(args), out / "report", args.formats)
+        console.print(f"Briefing pack in [bold]{built}[/bold].")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiment.experiment import sweep
+
+    result = sweep(
+        args.scenario, args.vary, design=args.design, samples=args.samples, reps=args.reps, seed=args.seed,
+        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=_db(args),
+        name=args.name, snapshots=args.snapshots, progress=args.progress,
+    )
+    _print_design_means(result, "sweep")
+    out = _out_dir(args, result.name)
+    result.table.to_csv(out / "sweep.csv", index=False)
+    result.design.to_csv(out / "design.csv")
+    _print_outcome(result.outcome)
+    console.print(f"Tidy table (one row per run, metrics at the horizon) in [bold]{out / 'sweep.csv'}[/bold].")
+    return 0
+
+
+def _print_design_means(result: Any, what: str, limit: int = 25) -> None:
+    table_data = result.table
+    params = list(result.design.columns)
+    headline = [m for m in HEADLINE_METRICS if m in table_data.columns]
+    means = table_data.groupby("point_id")[params + headline].mean()
+    table = Table(title=f"{result.name}: {len(means)} points, mean over replications at the horizon"
+                  + (f" (first {limit}; all in the CSV)" if len(means) > limit else ""))
+    table.add_column("point", justify="right")
+    for p in params:
+        table.add_column(p.rsplit(".", 1)[-1], justify="right")
+    for m in headline:
+        table.add_column(METRICS_BY_NAME[m].label, justify="right")
+    for pid, row in means.head(limit).iterrows():
+        table.add_row(str(pid), *(_fmt(row[c]) for c in params + headline))
+    console.print(table)
+
+
+def _cmd_sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiment.experiment import sensitivity
+
+    result = sensitivity(
+        args.scenario, args.vary, method=args.method, samples=args.samples, reps=args.reps, seed=args.seed,
+        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=_db(args),
+        name=args.name, snapshots=args.snapshots, progress=args.progress,
+    )
+    indices = result.indices
+    sobol = args.method == "sobol"
+    table = Table(title=f"{result.name}: {'Sobol indices (95% CI)' if sobol else 'Morris screening'} "
+                  f"over {len(result.design)} points")
+    table.add_column("metric")
+    table.add_column("parameter")
+    if sobol:
+        table.add_column("first order S1", justify="right")
+        table.add_column("total ST", justify="right")
+    else:
+        table.add_column("mu*", justify="right")
+        table.add_column("sigma", justify="right")
+    for name in [m for m in HEADLINE_METRICS if m in set(indices["metric"])]:
+        first = True
+        for row in indices[indices["metric"] == name].itertuples():
+            label = METRICS_BY_NAME[name].label if first else ""
+            if sobol:
+                cells = (_pm(row.S1, row.S1_conf), _pm(row.ST, row.ST_conf))
+            else:
+                cells = (_pm(row.mu_star, row.mu_star_conf), _fmt(row.sigma))
+            table.add_row(label, row.parameter, *cells)
+            first = False
+        table.add_section()
+    console.print(table)
+    out = _out_dir(args, result.name)
+    indices.to_csv(out / "sensitivity.csv", index=False)
+    result.table.to_csv(out / "outcomes.csv", index=False)
+    result.design.to_csv(out / "design.csv")
+    _print_outcome(result.outcome)
+    console.print(f"Indices in [bold]{out / 'sensitivity.csv'}[/bold]; runs in outcomes.csv.")
+    return 0
+
+
+def _cmd_experiments(args: argparse.Namespace) -> int:
+    from sim.experiment.store import ResultStore
+
+    with ResultStore(_db(args)) as store:
+        frame = store.list_experiments()
+        where = store.display_url
+    if frame.empty:
+        console.print(f"No experiments stored in {where} yet.")
+        return 0
+    table = Table(title=f"Experiments in {where}")
+    for col in ("name", "kind", "status", "created", "scenarios", "runs"):
+        table.add_column(col, justify="right" if col == "runs" else "left")
+    for row in frame.itertuples():
+        scenarios = ", ".join(row.scenarios) if isinstance(row.scenarios, list) else str(row.scenarios)
+        table.add_row(row.name, row.kind, row.status, str(row.created)[:19], scenarios,
+                      f"{row.runs_stored}/{row.n_runs}")
+    console.print(table)
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sim.experiment.export import export_experiment
+    from sim.experiment.store import ResultStore
+
+    with ResultStore(_db(args)) as store:
+        store.experiment_info(args.experiment)  # a clear error for an unknown name, before any folder
+        out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / f"export-{args.format}"
+        files = export_experiment(store, args.experiment, out, args.format, snapshots=args.snapshots)
+    for path in files:
+        console.print(f"  {path}")
+    console.print(f"Exported {args.experiment} as {args.format} to [bold]{out}[/bold].")
+    return 0
+
+
+def _vary_help() -> str:
+    return ("parameter and range, e.g. assumptions.practice.gaming_propensity=0.2:1.2:5 "
+            "(repeatable; `run_sim.py params` lists paths and their allowed ranges)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "compare", help="compare scenarios over replications with common random numbers",
+        description="Run REPS replications of each scenario (replication k of every scenario uses seed "
+                    "SEED+k), store every run, and print each headline metric's mean with its 95%% interval "
+                    "and the paired difference from the baseline with its 95%% interval.",
+    )
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="shipped scenario names or YAML paths")
+    p.add_argument("--baseline", help="scenario to take differences from (default: the first)")
+    p.add_argument("--years", type=float, nargs="+", metavar="YEAR",
+                   help="also summarise at these years after the start (e.g. --years 1 3)")
+    add_execution_options(p, reps_default=10, snapshots_default="first")
+    add_run_options(p)
+    p.add_argument("--report", action="store_true", help="also build the briefing pack (sim.report)")
+    p.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
+                   help="chart formats of the report with --report: png, svg, pdf (default: png)")
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("sweep", help="sweep numeric parameters over a grid or Latin hypercube",
+                       description="Run a grid or Latin hypercube over numeric scenario parameters, REPS "
+                                   "replications per point, and write a tidy table of every run.")
+    p.add_argument("scenario", help="base scenario: shipped name or YAML path")
+    p.add_argument("--vary", action="append", default=[], required=True, metavar="PATH=LOW:HIGH[:STEPS]",
+                   help=_vary_help())
+    p.add_argument("--design", choices=("grid", "lhs"), default="grid",
+                   help="full grid (STEPS per parameter, default 5) or Latin hypercube (default grid)")
+    p.add_argument("--samples", type=int, help="points of a Latin hypercube (default 20)")
+    add_execution_options(p, reps_default=1, snapshots_default="none")
+    add_run_options(p)
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("sensitivity", help="Sobol or Morris sensitivity analysis of the headline metrics",
+                       description="Global sensitivity analysis with SALib: Sobol first-order and total "
+                                   "indices with confidence intervals, or Morris mu* and sigma, for each "
+                                   "headline metric at the horizon.")
+    p.add_argument("scenario", help="base scenario: shipped name or YAML path")
+    p.add_argument("--vary", action="append", default=[], required=True, metavar="PATH=LOW:HIGH",
+                   help=_vary_help())
+    p.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="(default %(default)s)")
+    p.add_argument("--samples", type=int,
+                   help="Sobol: base samples N, a power of two, N*(D+2) runs (default 64); "
+                        "Morris: trajectories N, N*(D+1) runs (default 10)")
+    add_execution_options(p, reps_default=1, snapshots_default="none")
+    add_run_options(p)
+    p.set_defaults(func=_cmd_sensitivity)
+
+    p = sub.add_parser("experiments", help="list the experiments in the results database")
+    add_db_option(p)
+    p.set_defaults(func=_cmd_experiments)
+
+    p = sub.add_parser("export", help="write a stored experiment out as CSV or Parquet")
+    p.add_argument("experiment", help="experiment name (see `run_sim.py experiments`)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="(default %(default)s)")
+    p.add_argument("--out", type=Path, help="folder (default results/EXPERIMENT/export-FORMAT/)")
+    p.add_argument("--no-snapshots", dest="snapshots", action="store_false",
+                   help="leave out the practice snapshots")
+    add_db_option(p)
+    p.set_defaults(func=_cmd_export)
+

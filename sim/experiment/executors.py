@@ -1,0 +1,319 @@
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
+
+All three share one interface, :class:`Executor`: ``map_runs(tasks)`` takes an iterable of
+:class:`~sim.experiment.tasks.RunTask` (consumed lazily) and yields a
+:class:`~sim.experiment.tasks.TaskResult` for each as it finishes, in completion order. Only a bounded
+number of tasks is in flight at once, so memory does not grow with the size of a sweep, and the caller can
+store each result as it arrives. A run is a pure function of (scenario, seed, model version), so the
+backend and the number of workers never change the results, only how soon they arrive.
+
+If the consumer stops early (Ctrl-C, an error while storing), closing the iterator cancels what is queued
+and stops the workers; results already yielded are the caller's to keep.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import contextlib
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from sim.experiment.errors import ExecutorError
+from sim.experiment.tasks import RunTask, TaskResult, execute, failed_result
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs tasks and yields their results as they finish."""
+
+    #: Short description for progress messages, e.g. ``"2 local processes"``.
+    description: str
+    #: How many runs proceed at once.
+    workers: int
+
+    def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
+        """Yield one result per task, in completion order."""
+        ...
+
+    def close(self) -> None:
+        """Release workers and connections."""
+        ...
+
+
+class _Base:
+    description = "executor"
+    workers = 1
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        return None
+
+    def __enter__(self) -> _Base:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ------------------------------------------------------------------------------------------ serial
+
+
+class SerialExecutor(_Base):
+    """Runs each task in this process, one after another (``--workers 1``).
+
+    The simplest path, and the reference the others must match bit for bit; also the one to use under a
+    debugger or profiler.
+    """
+
+    def __init__(self) -> None:
+        self.workers = 1
+        self.description = "in-process"
+
+    def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
+        for task in tasks:
+            yield execute(task)
+
+
+# ------------------------------------------------------------------------------------ process pool
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit when the orchestrating process dies, so a SIGKILL'd experiment leaves no orphan workers.
+
+    Polls the pid itself: under forkserver a worker's OS parent is the fork server, not the orchestrator.
+    """
+    while True:
+        time.sleep(1.0)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # pid reused by another user's process: ours is gone
+            os._exit(1)
+
+
+def _init_worker(parent_pid: int) -> None:
+    # Ctrl-C goes to the whole process group; only the parent should act on it, or every worker prints
+    # a traceback and the pool breaks before the parent can shut it down in order.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    # Never plain fork: the parent may hold threads (progress bar, database pool) whose locks a forked
+    # child would inherit mid-flight. forkserver starts workers fast where the platform has it.
+    if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["sim.experiment.tasks", "sim.runner"])
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+class ProcessPoolExecutor(_Base):
+    """Runs tasks in a pool of local worker processes (the default: one per core).
+
+    Args:
+        workers: number of processes; default ``os.cpu_count()``.
+        max_pending: tasks submitted ahead of results; default twice the workers, enough to keep every
+            worker busy while bounding memory.
+    """
+
+    def __init__(self, workers: int | None = None, max_pending: int | None = None) -> None:
+        self.workers = int(workers or os.cpu_count() or 1)
+        if self.workers < 1:
+            raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+        self.max_pending = max_pending or 2 * self.workers
+        self.description = f"{self.workers} local processes"
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def _get_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=_mp_context(),
+                initializer=_init_worker, initargs=(os.getpid(),),
+            )
+        return self._pool
+
+    def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
+        pool = self._get_pool()
+        source = iter(tasks)
+        pending: dict[cf.Future[TaskResult], RunTask] = {}
+        finished = False
+
+        def fill() -> None:
+            while len(pending) < self.max_pending:
+                task = next(source, None)
+                if task is None:
+                    return
+                pending[pool.submit(execute, task)] = task
+
+        try:
+            fill()
+            while pending:
+                done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    task = pending.pop(future)
+                    try:
+                        result = future.result()
+                    except cf.process.BrokenProcessPool as exc:
+                        raise ExecutorError(
+                            "A worker process died unexpectedly (out of memory, or killed). Finished runs "
+                            f"are stored; run the same command again to resume. ({exc})"
+                        ) from None
+                    except Exception as exc:  # e.g. the result failed to pickle
+                        result = failed_result(task, f"{type(exc).__name__}: {exc}")
+                    yield result
+                fill()
+            finished = True
+        finally:
+            if not finished:
+                self._abort(pending)
+
+    def _abort(self, pending: dict[cf.Future[TaskResult], RunTask]) -> None:
+        """Cancel queued work and stop the workers now, rather than waiting for runs in progress."""
+        for future in pending:
+            future.cancel()
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes: dict[int, Any] = dict(getattr(pool, "_processes", None) or {})
+        for proc in processes.values():
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+# ------------------------------------------------------------------------------------------- dask
+
+
+class DaskExecutor(_Base):
+    """Runs tasks on a Dask distributed cluster (``--scheduler tcp://HOST:PORT``).
+
+    Workers must be able to import this package at the same model version (``pip install .[dask]`` on
+    each); results come back to this process, which alone writes to the database.
+
+    Args:
+        address: the scheduler's address, e.g. ``tcp://10.0.0.5:8786``.
+        timeout_seconds: how long to wait for the scheduler, and for at least one worker.
+        max_pending: tasks submitted ahead of results; default twice the cluster's threads.
+    """
+
+    def __init__(self, address: str, timeout_seconds: float = 10.0, max_pending: int | None = None) -> None:
+        try:
+            import distributed
+        except ImportError:
+            raise ExecutorError(
+                "--scheduler needs Dask distributed, which is not installed: pip install '.[dask]' "
+                "(or pip install 'dask[distributed]')."
+            ) from None
+        self._distributed = distributed
+        self.address = address
+        try:
+            self.client = distributed.Client(address, timeout=timeout_seconds, set_as_default=False)
+        except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
+            raise ExecutorError(
+                f"Cannot reach the Dask scheduler at {address} within {timeout_seconds:g} s "
+                f"({type(exc).__name__}: {exc}). Check the address (tcp://HOST:PORT) and that "
+                "`dask scheduler` is running there."
+            ) from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout_seconds)
+        except Exception:
+            self.client.close()
+            raise ExecutorError(
+                f"The Dask scheduler at {address} has no workers (waited {timeout_seconds:g} s). "
+                f"Start some with `dask worker {address}`."
+            ) from None
+        info = self.client.scheduler_info()
+        workers = info.get("workers", {})
+        self.workers = max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
+        self.max_pending = max_pending or 2 * self.workers
+        self.description = f"Dask cluster at {address} ({len(workers)} workers, {self.workers} threads)"
+
+    def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
+        distributed = self._distributed
+        source = iter(tasks)
+        pending: dict[str, RunTask] = {}
+        futures: dict[str, Any] = {}
+        queue = distributed.as_completed(loop=self.client.loop)
+        finished = False
+
+        def fill() -> None:
+            while len(pending) < self.max_pending:
+                task = next(source, None)
+                if task is None:
+                    return
+                future = self.client.submit(execute, task, pure=False)
+                pending[future.key] = task
+                futures[future.key] = future
+                queue.add(future)
+
+        try:
+            fill()
+            while pending:
+                future = next(queue)
+                task = pending.pop(future.key)
+                futures.pop(future.key, None)
+                try:
+                    result = future.result()
+                except Exception as exc:  # a worker died or the result could not be deserialised
+                    result = failed_result(task, f"{type(exc).__name__}: {exc}")
+                future.release()
+                yield result
+                fill()
+            finished = True
+        finally:
+            if not finished and futures:
+                # The scheduler may be gone already; then there is nothing left to cancel.
+                with contextlib.suppress(Exception):
+                    self.client.cancel(list(futures.values()))
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.client.close()
+
+
+# ----------------------------------------------------------------------------------------- factory
+
+
+#: Environment variable: seconds to wait for a Dask scheduler and its first worker (default 10).
+SCHEDULER_TIMEOUT_ENV = "CRSIM_SCHEDULER_TIMEOUT"
+
+
+def _scheduler_timeout() -> float:
+    raw = os.environ.get(SCHEDULER_TIMEOUT_ENV, "10")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV}={raw!r} is not a number of seconds.") from None
+    if value <= 0:
+        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV} must be positive, not {raw}.")
+    return value
+
+
+def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """The executor the command-line options ask for.
+
+    Args:
+        workers: 1 for in-process; N for a local pool of N processes; None for one per core.
+        scheduler: a Dask scheduler address; excludes ``workers``. The wait for it is
+            ``$CRSIM_SCHEDULER_TIMEOUT`` seconds (default 10).
+    """
+    if scheduler:
+        if workers is not None:
+            raise ExecutorError("Give either --workers (local) or --scheduler (Dask cluster), not both.")
+        return DaskExecutor(scheduler, timeout_seconds=_scheduler_timeout())
+    if workers is not None and workers < 1:
+        raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+    if workers == 1:
+        return SerialExecutor()
+    return ProcessPoolExecutor(workers)

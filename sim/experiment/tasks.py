@@ -1,0 +1,82 @@
+"""The unit of work sent to executors, and the function workers call on it.
+
+A task carries the resolved :class:`~sim.params.Scenario` (a frozen pydantic model, so it pickles) and the
+seed, plus where the run belongs in its experiment. Workers never touch the database: they return the
+result to the orchestrating process, which alone writes, so the store needs no distributed locking.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, replace
+
+from sim.params import Scenario
+
+
+@dataclass(frozen=True)
+class RunTask:
+    """One run to perform: a scenario with a seed, and its place in an experiment.
+
+    Attributes:
+        scenario: the resolved scenario to run.
+        seed: the replication's seed (``base_seed + replication``: common random numbers).
+        scenario_hash: content hash of ``scenario``, computed once by the planner.
+        label: the scenario's name in the experiment (compare) or the base scenario's name (sweeps).
+        point_id: the design point (sweeps and sensitivity); 0 for comparisons.
+        replication: replication number ``k`` (0-based).
+        keep_snapshots: whether the practice snapshots should come back (they are large).
+    """
+
+    scenario: Scenario
+    seed: int
+    scenario_hash: str
+    label: str
+    point_id: int
+    replication: int
+    keep_snapshots: bool
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a worker hands back: the run's result, or the error that stopped it.
+
+    Attributes:
+        task: the task this answers.
+        result: the :class:`sim.runner.RunResult`, or None if the run raised.
+        error: the formatted traceback when the run raised, else None.
+        worker_seconds: wall time in the worker, including result preparation.
+    """
+
+    task: RunTask
+    result: object | None
+    error: str | None
+    worker_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def execute(task: RunTask) -> TaskResult:
+    """Run one task; any exception from the model is returned, not raised.
+
+    Why returned: a sweep of thousands of points should record a failing point and carry on rather
+    than lose the work of every other worker; the orchestrator marks the experiment incomplete.
+    """
+    from sim.runner import run
+
+    started = time.perf_counter()
+    try:
+        result = run(task.scenario, task.seed)
+    except Exception:  # a model failure, recorded against this run
+        return TaskResult(task, None, traceback.format_exc(limit=20), time.perf_counter() - started)
+    if not task.keep_snapshots and len(result.snapshots):
+        # Drop before pickling back: snapshots dominate the size of a result at national scale.
+        result = replace(result, snapshots=result.snapshots.iloc[0:0])
+    return TaskResult(task, result, None, time.perf_counter() - started)
+
+
+def failed_result(task: RunTask, message: str) -> TaskResult:
+    """A TaskResult for a task the backend could not run (e.g. the result would not unpickle)."""
+    return TaskResult(task, None, message, 0.0)

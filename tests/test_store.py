@@ -1,0 +1,202 @@
+"""The results database, on SQLite and on a real PostgreSQL server (``store_url`` runs each test on both)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from sim.experiment import store as store_module
+from sim.experiment.errors import StoreError
+from sim.experiment.store import ResultStore, RunLink, mask_url
+from sim.runner import run
+from sim.scenario import load_scenario
+from sim.version import MODEL_VERSION
+
+OVERRIDES = ["run.scale=0.02", "run.quarters=8"]
+
+
+@pytest.fixture(scope="module")
+def result():
+    return run(load_scenario("status_quo", OVERRIDES), 7)
+
+
+@pytest.fixture(scope="module")
+def other_result():
+    return run(load_scenario("status_quo", OVERRIDES), 8)
+
+
+def _begin(store: ResultStore, name: str = "e1", definition: str = "d1") -> int:
+    exp_id, _ = store.begin_experiment(
+        name=name, kind="compare", definition_hash=definition, baseline="status_quo", scenarios=["status_quo"],
+        reps=2, base_seed=7, n_runs=2, code_version="test", options={"snapshots": "first"})
+    return exp_id
+
+
+def _count(store: ResultStore, table: sa.Table) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_schema_version_is_recorded_and_checked(store_url):
+    with ResultStore(store_url) as store:
+        assert store.schema_version() == store_module.SCHEMA_VERSION
+        with store.engine.begin() as conn:
+            conn.execute(store_module.schema_info.update().where(store_module.schema_info.c.key == "schema_version")
+                         .values(value="999"))
+    with pytest.raises(StoreError, match="schema version 999"):
+        ResultStore(store_url)
+
+
+def test_indexes_for_the_report_queries_exist(store_url):
+    with ResultStore(store_url) as store:
+        inspector = sa.inspect(store.engine)
+        keys = {t: inspector.get_pk_constraint(t)["constrained_columns"]
+                for t in ("run_metrics", "run_quarters", "practice_snapshots", "experiment_runs")}
+        link_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("experiment_runs")}
+        unique = inspector.get_unique_constraints("runs")
+        names = inspector.get_unique_constraints("experiments") + [
+            ix for ix in inspector.get_indexes("experiments") if ix["unique"]]
+    # An experiment's runs, then each run's rows, are found by key prefix.
+    assert keys["experiment_runs"][0] == "experiment_id"
+    assert ("run_id",) in link_indexes  # which experiments use a run
+    for table in ("run_metrics", "run_quarters", "practice_snapshots"):
+        assert keys[table][:2] == ["run_id", "quarter"], table
+    assert any(set(u["column_names"]) == {"scenario_hash", "seed", "model_version"} for u in unique)
+    assert any(u["column_names"] == ["name"] for u in names)
+
+
+def test_a_run_round_trips_bit_for_bit(store_url, result):
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
+        data = store.load_experiment("e1")
+    expected = result.metrics
+    got = data.metrics
+    assert list(got["quarter"]) == list(expected["quarter"])
+    for col in expected.columns:
+        if pd.api.types.is_numeric_dtype(expected[col]):
+            assert np.array_equal(got[col].to_numpy(float), expected[col].to_numpy(float), equal_nan=True), col
+        else:
+            assert got[col].astype(str).tolist() == expected[col].astype(str).tolist(), col
+    snaps = data.snapshots.sort_values(["quarter", "practice_id"], ignore_index=True)
+    want = result.snapshots.sort_values(["quarter", "practice_id"], ignore_index=True)
+    assert len(snaps) == len(want) > 0
+    for col in want.columns:
+        if col == "contract":
+            assert snaps[col].astype(str).tolist() == want[col].astype(str).tolist()
+        else:
+            assert np.array_equal(snaps[col].to_numpy(float), want[col].to_numpy(float), equal_nan=True), col
+    runs = data.runs
+    assert runs.loc[0, "scenario_hash"] == result.metadata["scenario_hash"]
+    assert runs.loc[0, "model_version"] == MODEL_VERSION
+    assert list(data.summary.columns)[:3] == ["metric", "scenario", "baseline"]
+
+
+def test_a_stored_run_is_reused_not_duplicated(store_url, result, other_result):
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        first = store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=False)
+        found = store.find_run(result.metadata["scenario_hash"], 7)
+        assert found is not None and found.run_id == first and not found.has_snapshots
+        # Saving again (another process computed it too) adds the snapshots but no second run.
+        again = store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
+        assert again == first
+        assert store.find_run(result.metadata["scenario_hash"], 7).has_snapshots
+        store.link_run(first, RunLink(exp_id, "status_quo", 0, 0))
+        second = store.save_run(other_result, RunLink(exp_id, "status_quo", 0, 1), keep_snapshots=False)
+        assert _count(store, store_module.runs) == 2
+        assert _count(store, store_module.experiment_runs) == 2
+        n_quarters = len(result.metrics)
+        assert _count(store, store_module.run_quarters) == 2 * n_quarters
+        assert store.find_run(result.metadata["scenario_hash"], 7, model_version="other") is None
+        assert second != first
+
+
+def test_a_run_is_written_in_one_transaction(store_url, result, monkeypatch):
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("disk full, say")
+
+        monkeypatch.setattr(store_module, "_insert_snapshots", broken)
+        with pytest.raises(RuntimeError, match="disk full"):
+            store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
+        for table in (store_module.runs, store_module.run_metrics, store_module.run_quarters,
+                      store_module.experiment_runs):
+            assert _count(store, table) == 0, table.name
+
+
+def test_a_failed_run_is_recorded_then_completed_in_place(store_url, result):
+    scenario = load_scenario("status_quo", OVERRIDES)
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        link = RunLink(exp_id, "status_quo", 0, 0)
+        store.save_failed_run(scenario=scenario, scenario_hash=result.metadata["scenario_hash"], seed=7,
+                              error="Traceback...\nValueError: boom", code_version="x", package_versions={},
+                              link=link)
+        assert store.find_run(result.metadata["scenario_hash"], 7) is None
+        assert store.run_errors(exp_id) == ["Traceback...\nValueError: boom"]
+        assert store.list_experiments().loc[0, "runs_stored"] == 0
+        run_id = store.save_run(result, link)
+        assert store.find_run(result.metadata["scenario_hash"], 7).run_id == run_id
+        assert store.run_errors(exp_id) == []
+        assert store.list_experiments().loc[0, "runs_stored"] == 1
+        assert _count(store, store_module.runs) == 1
+
+
+def test_experiments_are_resumed_only_with_the_same_definition(store_url):
+    with ResultStore(store_url) as store:
+        first = _begin(store, "same")
+        exp_id, resumed = store.begin_experiment(
+            name="same", kind="compare", definition_hash="d1", baseline="status_quo", scenarios=["status_quo"],
+            reps=2, base_seed=7, n_runs=2, code_version="test", options={})
+        assert resumed and exp_id == first
+        with pytest.raises(StoreError, match="different definition"):
+            _begin(store, "same", definition="d2")
+        store.finish_experiment(first, "complete")
+        listed = store.list_experiments()
+        assert listed[["name", "kind", "status"]].values.tolist() == [["same", "compare", "complete"]]
+
+
+def test_unknown_experiment_lists_what_is_stored(store_url):
+    with ResultStore(store_url) as store:
+        _begin(store, "alpha")
+        with pytest.raises(StoreError, match=r"No experiment named 'beta'.*alpha"):
+            store.load_experiment("beta")
+
+
+@pytest.mark.parametrize("bad", ["has space", "../escape", "", "-dash-first"])
+def test_experiment_names_must_be_folder_safe(sqlite_url, bad):
+    with ResultStore(sqlite_url) as store, pytest.raises(StoreError, match="not allowed"):
+        _begin(store, bad)
+
+
+def test_passwords_are_masked():
+    url = "postgresql+psycopg://crsim:s3cr3t-pw@127.0.0.1:5432/db"
+    assert "s3cr3t-pw" not in mask_url(url)
+    assert "***" in mask_url(url)
+    assert "s3cr3t-pw" not in mask_url("garbage://user:s3cr3t-pw@")
+
+
+def test_unreachable_database_is_a_clear_error_without_the_password():
+    with pytest.raises(StoreError) as info:
+        ResultStore("postgresql+psycopg://crsim:s3cr3t-pw@127.0.0.1:1/nowhere", connect_timeout_seconds=2)
+    message = str(info.value)
+    assert "s3cr3t-pw" not in message
+    assert "127.0.0.1:1" in message and "Cannot use the results database" in message
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "not a database URL"),
+    ("mysql://u:p@localhost/db", "Unsupported database"),
+])
+def test_bad_urls(url, message):
+    with pytest.raises(StoreError, match=message):
+        ResultStore(url)
+
+
+def test_plain_postgresql_url_means_psycopg3():
+    assert store_module.resolve_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
