@@ -24,12 +24,16 @@ from sim.errors import SimError
 # Modules that add subcommands; each has register(subparsers) -> None.
 COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli",
+    "sim.experiment.commands",
+    "sim.calibration.commands",
+    "sim.report",
 )
 
 RESULTS_DIR = Path("results")
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or captured output gets a wide console, so tables are not wrapped into unreadable columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 # ------------------------------------------------------------------------------ shared run options
@@ -108,7 +112,7 @@ def _print_headline(metrics, scenario_name: str) -> None:
 def _fmt(value: float) -> str:
     if abs(value) >= 1e6:
         return f"{value / 1e6:,.1f}m"
-    if abs(value) >= 100:
+    if abs(value) >= 100 or float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:.3f}"
 

@@ -126,6 +126,19 @@ class ContractActions(Section):
     terminate_after_notices: int = param(
         3, 1, 10, "notices", "Remedial notices without improvement before the board terminates the contract."
     )
+    confirm_below_quantile: float = param(
+        0.05, 0.0, 1.0, "quantile of practice quality",
+        "The board acts on an escalation (notice or termination) only if its own assessment of the practice's "
+        "care places it below this quantile of all practices' quality (1 = act on every escalation).",
+        "assumption: CQC rated about 2-4% of practices inadequate; real terminations were rare",
+    )
+    assessment_noise_sd: float = param(
+        0.02, 0.0, 0.2, "share of patients", "Error of the board's own assessment of a practice's quality."
+    )
+    notices_lapse: bool = Field(
+        True, description="Remedial notices lapse after a financial year in which the practice was not escalated.",
+        json_schema_extra={"unit": "flag", "source": "lever"},
+    )
 
 
 class MarketEntry(Section):
@@ -284,15 +297,20 @@ class PracticeBehaviour(Section):
         "hospitals dilute the line of sight).",
     )
     process_care_link: float = param(
-        0.5, 0.0, 1.0, "share",
+        0.8, 0.0, 1.0, "share",
         "How far process payments reward genuine improvement (the rest can be earned by recording alone).",
+        "assumption: QOF's process payments pay mostly for real care (intermediate outcomes), so QOF raises "
+        "improvement effort a little despite the pull of recording",
     )
     gaming_propensity: float = param(
         1.0, 0.0, 2.0, "multiplier",
         "Attractiveness of recording and exception-reporting effort per pound of process payment.",
     )
     peer_pressure_sensitivity: float = param(
-        1.2, 0.0, 5.0, "multiplier", "Weight of recent successful challenge in the effort decision."
+        4.11, 0.0, 10.0, "multiplier",
+        "Weight of recent successful challenge in the effort decision.",
+        "calibrated to audit_feedback_rr and peer_comparison_prescribing (Jamtvedt et al via Foy 2005; Hallsworth et "
+        "al, Lancet 2016)",
     )
     remedial_sensitivity: float = param(
         2.0, 0.0, 5.0, "multiplier", "Weight of a remedial notice in the effort decision."
@@ -301,10 +319,15 @@ class PracticeBehaviour(Section):
         0.35, 0.01, 1.0, "share per quarter", "How fast effort moves towards its new target."
     )
     improvement_efficiency: float = param(
-        0.06, 0.0, 0.5, "per quarter", "Quality gained per unit of improvement effort, times the headroom (1 - q)."
+        0.4, 0.0, 0.5, "per quarter",
+        "Quality gained per unit of improvement effort, times the headroom (1 - q).",
+        "assumption: fast enough for a successful challenge to move care within a year (checked against "
+        "audit_feedback_rr) and for QOF's first-year gain to be mostly recording (checked: outcome_year1)",
     )
     quality_decay: float = param(
-        0.015, 0.0, 0.2, "per quarter", "Erosion of quality towards the floor without effort."
+        0.08, 0.0, 0.2, "per quarter",
+        "Erosion of quality towards the floor without effort.",
+        "assumption: with improvement_efficiency, an untended floor about 0.2 below today's quality",
     )
     quality_shock_sd: float = param(0.01, 0.0, 0.1, "share", "Quarterly random shock to latent quality.")
     failed_challenge_goodwill_loss: float = param(
@@ -320,19 +343,29 @@ class PracticeBehaviour(Section):
 
 class Recording(Section):
     recording_efficiency: float = param(
-        0.35, 0.0, 1.0, "per quarter", "Recording stock gained per unit of recording effort (times 1 - stock)."
+        3.0, 0.0, 5.0, "per quarter",
+        "Recording stock gained per unit of recording effort (times 1 - stock).",
+        "assumption: recording systems (templates, recall) were built within a year of April 2004; with the fitted "
+        "yield and decay it reproduces qof_achievement_2004 and qof_achievement_2005",
     )
-    recording_decay: float = param(0.08, 0.0, 0.5, "per quarter", "Decay of recording stock without effort.")
+    recording_decay: float = param(
+        0.111, 0.0, 0.5, "per quarter",
+        "Decay of recording stock without effort.",
+        "calibrated to qof_achievement_2004/2005/2006 and qof_first_year_gain (IC 2005-2007; Kontopantelis 2013)",
+    )
     recording_yield: float = param(
-        0.15, 0.0, 0.5, "share of patients",
+        0.223, 0.0, 0.5, "share of patients",
         "Recorded achievement a full recording stock adds without any change in care.",
+        "calibrated to qof_first_year_gain, qof_achievement_2004/2005/2006, qof_achievement_median_2004 (Kontopantelis"
+        " 2013; IC 2005-2007; Doran 2006) and qof_achievement_2010",
     )
     exception_base: float = param(
         0.03, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
     )
     exception_gaming: float = param(
-        0.06, 0.0, 0.3, "share of patients", "Extra exception reporting at full recording stock.",
-        "calibrated to IC exception rate 5.4% (PUB02057)",
+        0.0307, 0.0, 0.3, "share of patients",
+        "Extra exception reporting at full recording stock.",
+        "calibrated to exception_rate (IC official statistics PUB02057; Pulse 2011)",
     )
     indicator_spread: float = param(
         0.07, 0.0, 0.3, "share of patients", "Spread of achievement across a practice's indicators."
@@ -341,9 +374,11 @@ class Recording(Section):
 
 class Prescribing(Section):
     cost_per_head_gbp: float = param(
-        169.0, 50.0, 400.0, "GBP per weighted patient per year",
-        "Warranted prescribing cost per patient at median deprivation.",
-        "NHS IC, Prescriptions dispensed in the community 2000-2010",
+        161.2, 50.0, 400.0, "GBP per registered patient per year",
+        "Mean prescribing cost per registered patient at the start (the warranted part is this minus the unwarranted "
+        "mean).",
+        "calibrated to prescribing_total (NHS IC, Prescriptions dispensed in the community 2000-2010: GBP 8.834bn, GBP"
+        " 169 per resident; per registered patient lower by list inflation)",
     )
     unwarranted_mean_gbp: float = param(
         9.0, 0.0, 60.0, "GBP per patient per year",
@@ -352,10 +387,14 @@ class Prescribing(Section):
     )
     unwarranted_cv: float = param(0.8, 0.0, 3.0, "ratio", "Coefficient of variation of unwarranted cost.")
     habit_reversion: float = param(
-        0.06, 0.0, 0.5, "per quarter", "Drift of unwarranted cost back to a practice's habit without effort."
+        0.2, 0.0, 0.5, "per quarter",
+        "Drift of unwarranted cost back to a practice's habit without effort.",
+        "assumption: checked against peer_comparison_prescribing and collective_premium_prescribing",
     )
     efficiency_effect: float = param(
-        0.35, 0.0, 2.0, "per quarter per unit effort", "Fall in unwarranted cost per unit of prescribing effort."
+        0.8, 0.0, 5.0, "per quarter per unit effort",
+        "Fall in unwarranted cost per unit of prescribing effort.",
+        "assumption: checked against peer_comparison_prescribing and collective_premium_prescribing",
     )
     baseline_effort_attraction: float = param(
         0.15, 0.0, 2.0, "score", "Attraction of prescribing effort with no scrutiny or incentive."
@@ -367,9 +406,10 @@ class Prescribing(Section):
 
 class Outcomes(Section):
     acsc_per_1000: float = param(
-        14.5, 5.0, 40.0, "admissions per 1000 patients per year",
-        "ACSC emergency admission rate at median deprivation and reference quality.",
-        "King's Fund 2012 (9 to 22 per 1,000 across local authorities)",
+        13.89, 5.0, 40.0, "admissions per 1000 patients per year",
+        "ACSC emergency admission rate per 1,000 registered patients at median deprivation and reference quality.",
+        "calibrated to acsc_cost_total (King's Fund 2012: GBP 1.42bn a year at GBP 1,850 an admission); consortium "
+        "rates fall inside acsc_rate_range (9 to 22 per 1,000)",
     )
     deprivation_gradient: float = param(
         0.19, 0.0, 1.5, "log ratio per unit deprivation rank",
@@ -416,12 +456,22 @@ class Premium(Section):
         0.6, 0.0, 3.0, "multiplier",
         "Attraction of effort on the premium's target per unit of premium signal a practice perceives.",
     )
-
+    retained_pull: float = param(
+        1.55, 0.0, 5.0, "multiplier",
+        "Attraction of effort on the premium's target, per GBP 5 a head, when the consortium keeps the premium "
+        "(distribution none or review capacity) and acts on the target itself rather than paying practices.",
+        "calibrated to collective_premium_prescribing (Balinskaite et al, Clin Infect Dis 2019), read on the "
+        "unwarranted part (see docs/validation.md)",
+    )
 
 class Initial(Section):
     """How the starting population is drawn. Independent of the levers, so scenarios share a population."""
 
-    quality_mean: float = param(0.80, 0.3, 0.99, "share of patients", "Mean latent quality at the start.")
+    quality_mean: float = param(
+        0.714, 0.3, 0.99, "share of patients",
+        "Mean latent quality at the start (2010/11 in the shipped scenarios).",
+        "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
+    )
     quality_sd: float = param(0.06, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
     deprivation_quality_gap: float = param(
         0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."

@@ -127,10 +127,10 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[Prac
     # Unwarranted prescribing: log-normal with the given mean and coefficient of variation.
     sigma = np.sqrt(np.log1p(a.prescribing.unwarranted_cv**2))
     ps.habit_gbp[rows] = a.prescribing.unwarranted_mean_gbp * np.exp(sigma * z[5] - sigma**2 / 2)
-    # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers.
-    income_per_head = (
-        contract_funding(Contracts())[contract] + BASELINE_QOF_SHARE * REFERENCE_QOF_POT_GBP / lists.mean()
-    )
+    # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers;
+    # before QOF (a 2004 start) there was no QOF income to build costs on.
+    qof_share = BASELINE_QOF_SHARE if init.qof_in_place else 0.0
+    income_per_head = contract_funding(Contracts())[contract] + qof_share * REFERENCE_QOF_POT_GBP / lists.mean()
     cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z[6], 0.7, 1.1)
     ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
     ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists

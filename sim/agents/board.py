@@ -71,17 +71,32 @@ class Board(mesa.Agent):
 
     # ------------------------------------------------------------------------------ contracts
 
-    def contract_actions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Year-end decisions on escalated practices: a remedial notice, or termination for a practice
-        already given ``terminate_after_notices`` notices. Returns (noticed rows, terminated rows)."""
+    def contract_actions(self, assessment_noise: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Year-end decisions on escalated practices. Returns (noticed rows, terminated rows).
+
+        Notices of practices not escalated this year lapse (if ``notices_lapse``): a clean year clears the
+        record. The board then assesses each escalated practice's care itself (its quality, measured with
+        error ``assessment_noise_sd`` from ``assessment_noise``, standard normal draws one per practice row)
+        and acts only where the assessment places it below the ``confirm_below_quantile`` quantile of all
+        open practices: a remedial notice, or termination for a practice already holding
+        ``terminate_after_notices`` notices. Escalations it does not confirm (an outlier on admissions
+        from case mix, say) are closed without action.
+        """
         ps = self.model.practices
         n = ps.n
         ca = self.levers.contract_actions
-        escalated = np.flatnonzero(ps.escalated[:n] & ps.open[:n])
+        open_ = ps.open[:n]
+        if ca.notices_lapse:
+            clean = open_ & ~ps.escalated[:n]
+            ps.notices[:n] = np.where(clean, 0, ps.notices[:n])
+        escalated = np.flatnonzero(ps.escalated[:n] & open_)
         if not ca.remedial_notices or escalated.size == 0:
             return escalated[:0], escalated[:0]
-        terminate = escalated[ps.notices[escalated] >= ca.terminate_after_notices]
-        notice = escalated[ps.notices[escalated] < ca.terminate_after_notices]
+        bar = np.quantile(ps.quality[:n][open_], ca.confirm_below_quantile)
+        assessed = ps.quality[escalated] + ca.assessment_noise_sd * assessment_noise[escalated]
+        confirmed = escalated[assessed <= bar]
+        terminate = confirmed[ps.notices[confirmed] >= ca.terminate_after_notices]
+        notice = confirmed[ps.notices[confirmed] < ca.terminate_after_notices]
         ps.notices[notice] += 1
         ps.remedial[notice] = 1.0
         ps.escalated[escalated] = False
