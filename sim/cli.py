@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.errors import SimError
+from sim.numbers import format_number
 
 # Modules that add subcommands; each has register(subparsers) -> None.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -105,16 +106,9 @@ def _print_headline(metrics, scenario_name: str) -> None:
             unit = f"{spec.unit} a year"
         else:
             start_val, end_val, unit = first[name], last[name], spec.unit
-        table.add_row(spec.label, unit, _fmt(start_val), _fmt(end_val))
+        table.add_row(spec.label, unit, format_number(start_val), format_number(end_val))
     console.print(table)
 
-
-def _fmt(value: float) -> str:
-    if abs(value) >= 1e6:
-        return f"{value / 1e6:,.1f}m"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:.3f}"
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:

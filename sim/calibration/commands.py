@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.calibration.targets import CalibrationError
+from sim.numbers import format_number
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def _add_common(p: argparse.ArgumentParser, reps_default: int) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from sim.calibration.validate import fmt, validate
+    from sim.calibration.validate import validate
     from sim.cli import RESULTS_DIR, console, timestamp
 
     if not 0 < args.scale <= 10:
@@ -62,10 +63,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         table.add_column(col, justify=just)  # type: ignore[arg-type]
     colour = {"pass": "green", "fail": "bold red", "info": "dim"}
     for r in report.results:
-        ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if not math.isnan(r.ci_low) else ""
+        ci = f" [{format_number(r.ci_low)}, {format_number(r.ci_high)}]" if not math.isnan(r.ci_low) else ""
         table.add_row(
-            escape(r.check.title), fmt(r.band.reference), f"{fmt(r.value)}{ci}",
-            f"{fmt(r.band.low)} to {fmt(r.band.high)}", f"[{colour[r.status]}]{r.status}[/]",
+            escape(r.check.title), format_number(r.band.reference), f"{format_number(r.value)}{ci}",
+            f"{format_number(r.band.low)} to {format_number(r.band.high)}", f"[{colour[r.status]}]{r.status}[/]",
         )
     console.print(table)
     folder = report.write(Path(out))
@@ -82,7 +83,6 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.calibrate import PRESETS, calibrate, parameter_file, write_parameter_file
-    from sim.calibration.validate import fmt
     from sim.cli import RESULTS_DIR, console, timestamp
 
     custom = bool(args.param or args.target)
@@ -124,12 +124,15 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         for col in ("parameter / target", "start", "fit", "aim", "tolerance"):
             table.add_column(col)
         for p in fit.params:
-            bounds = f"{fmt(p.low)} to {fmt(p.high)}"
-            table.add_row(escape(p.key), fmt(p.start), fmt(fit.best.values[p.key]), "", bounds)
+            bounds = f"{format_number(p.low)} to {format_number(p.high)}"
+            table.add_row(escape(p.key), format_number(p.start), format_number(fit.best.values[p.key]), "", bounds)
         for t in fit.targets:
             table.add_row(
-                escape(t.check.id), fmt(fit.start.model[t.check.id]), fmt(fit.best.model[t.check.id]), fmt(t.aim),
-                f"{fmt(t.low)} to {fmt(t.high)}",
+                escape(t.check.id),
+                format_number(fit.start.model[t.check.id]),
+                format_number(fit.best.model[t.check.id]),
+                format_number(t.aim),
+                f"{format_number(t.low)} to {format_number(t.high)}",
             )
         console.print(table)
     data = parameter_file(fits, str(args.targets or "shipped calibration_targets.csv"))

@@ -29,6 +29,7 @@ from scipy import stats
 from sim.calibration.checks import CHECKS, Band, Check, passes
 from sim.calibration.studies import STUDIES, Settings, preflight, run_study
 from sim.calibration.targets import CalibrationError, Target, load_targets
+from sim.numbers import format_number
 from sim.version import MODEL_VERSION, code_version
 
 # Longest first, so that a process pool finishes together.
@@ -185,10 +186,11 @@ class ValidationReport:
             "|---|---|---|---|---|",
         ]
         for r in self.results:
-            ci = f" [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" if not math.isnan(r.ci_low) else ""
-            target = f"{fmt(r.band.reference)}" + (f" (`{r.check.target}`)" if r.check.target else "")
+            ci = f" [{format_number(r.ci_low)}, {format_number(r.ci_high)}]" if not math.isnan(r.ci_low) else ""
+            target = f"{format_number(r.band.reference)}" + (f" (`{r.check.target}`)" if r.check.target else "")
+            band = f"{format_number(r.band.low)} to {format_number(r.band.high)}"
             lines.append(
-                f"| {r.check.title} | {target} | {fmt(r.value)}{ci} | {fmt(r.band.low)} to {fmt(r.band.high)}: "
+                f"| {r.check.title} | {target} | {format_number(r.value)}{ci} | {band}: "
                 f"{r.band.rule} | {r.status} |"
             )
         n_fail, n_pass = len(self.failed), sum(r.status == "pass" for r in self.results)
@@ -235,22 +237,6 @@ class ValidationReport:
 
     def _chart_title(self) -> str:
         return f"Model against published figures ({self.reps} replication(s), scale {self.settings.scale:g})"
-
-
-def fmt(value: float) -> str:
-    """A number for tables: thousands separators for large values, 3 significant decimals for small."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    a = abs(value)
-    if a >= 1e8:
-        return f"{value / 1e9:.3g}bn"
-    if a >= 1e5:
-        return f"{value / 1e6:.3g}m"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 10:
-        return f"{value:.1f}"
-    return f"{value:.3g}" if a >= 0.01 or a == 0 else f"{value:.2g}"
 
 
 def chart(results: Sequence[CheckResult], path: Path, title: str = "") -> Path:

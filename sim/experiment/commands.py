@@ -17,6 +17,7 @@ from rich.table import Table
 
 from sim.cli import RESULTS_DIR, add_run_options, console, run_overrides
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
+from sim.numbers import format_number
 
 DB_ENV = "CRSIM_DB_URL"
 
@@ -70,30 +71,15 @@ def _out_dir(args: argparse.Namespace, name: str) -> Path:
 # ------------------------------------------------------------------------------------------ printing
 
 
-def _fmt(value: float) -> str:
-    if value is None or not np.isfinite(value):
-        return "–"
-    a = abs(value)
-    if a >= 1e9:
-        return f"{value / 1e9:,.2f}bn"
-    if a >= 1e5:
-        return f"{value / 1e6:,.2f}m"
-    if a >= 100:
-        return f"{value:,.0f}"
-    if a >= 1:
-        return f"{value:.2f}"
-    return f"{value:.3g}" if a >= 1e-3 or a == 0 else f"{value:.2e}"
-
-
 def _pm(value: float, conf: float) -> str:
     """``value ± conf``, or a dash for an index that does not exist (the metric never varied)."""
     if value is None or not np.isfinite(value):
         return "–"
-    return f"{_fmt(value)} ± {_fmt(conf)}"
+    return f"{format_number(value)} ± {format_number(conf)}"
 
 
 def _interval(lo: float, hi: float) -> str:
-    return f"[{_fmt(lo)}, {_fmt(hi)}]"
+    return f"[{format_number(lo)}, {format_number(hi)}]"
 
 
 def _unit(name: str) -> str:
@@ -113,7 +99,7 @@ def _print_summary(summary: pd.DataFrame, title: str) -> None:
         table.add_row(f"[bold]{METRICS_BY_NAME[name].label}[/bold] [dim]({_unit(name)})[/dim]", end_section=False)
         for row in summary[summary["metric"] == name].itertuples():
             if row.scenario == row.baseline:
-                table.add_row(f"  {row.scenario}", f"{_fmt(row.mean)} {_interval(row.ci_low, row.ci_high)}",
+                table.add_row(f"  {row.scenario}", f"{format_number(row.mean)} {_interval(row.ci_low, row.ci_high)}",
                               "baseline", "", "")
                 continue
             width_u = row.unpaired_ci_high - row.unpaired_ci_low
@@ -121,8 +107,8 @@ def _print_summary(summary: pd.DataFrame, title: str) -> None:
             ratio = width_p / width_u if np.isfinite(width_u) and width_u > 0 else np.nan
             mark = "[bold]*[/bold] " if row.significant else ""
             table.add_row(
-                f"  {row.scenario}", f"{_fmt(row.mean)} {_interval(row.ci_low, row.ci_high)}",
-                f"{mark}{_fmt(row.diff_mean)} {_interval(row.diff_ci_low, row.diff_ci_high)}",
+                f"  {row.scenario}", f"{format_number(row.mean)} {_interval(row.ci_low, row.ci_high)}",
+                f"{mark}{format_number(row.diff_mean)} {_interval(row.diff_ci_low, row.diff_ci_high)}",
                 _interval(row.unpaired_ci_low, row.unpaired_ci_high),
                 f"{ratio:.2f}" if np.isfinite(ratio) else "–",
             )
@@ -218,7 +204,7 @@ def _print_design_means(result: Any, what: str, limit: int = 25) -> None:
     for m in headline:
         table.add_column(METRICS_BY_NAME[m].label, justify="right")
     for pid, row in means.head(limit).iterrows():
-        table.add_row(str(pid), *(_fmt(row[c]) for c in params + headline))
+        table.add_row(str(pid), *(format_number(row[c]) for c in params + headline))
     console.print(table)
 
 
@@ -249,7 +235,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             if sobol:
                 cells = (_pm(row.S1, row.S1_conf), _pm(row.ST, row.ST_conf))
             else:
-                cells = (_pm(row.mu_star, row.mu_star_conf), _fmt(row.sigma))
+                cells = (_pm(row.mu_star, row.mu_star_conf), format_number(row.sigma))
             table.add_row(label, row.parameter, *cells)
             first = False
         table.add_section()
