@@ -34,8 +34,13 @@ def process_points_share(recorded: np.ndarray, qof: QOF, indicator_spread: float
     """Share of process points earned: each indicator pays linearly between the lower and upper
     thresholds, and a practice's indicators spread about its mean recorded achievement."""
     span = max(qof.upper_threshold - qof.lower_threshold, 1e-9)
-    levels = recorded[None, :] + indicator_spread * _INDICATOR_QUANTILES[:, None]
-    return np.clip((levels - qof.lower_threshold) / span, 0.0, 1.0).mean(axis=0)
+    # levels = recorded + spread x quantile, one row per quantile, computed in place in one (7, n) buffer:
+    # this runs every quarter over every practice, and temporaries of this size are slow to allocate.
+    levels = np.add(recorded[None, :], indicator_spread * _INDICATOR_QUANTILES[:, None])
+    np.subtract(levels, qof.lower_threshold, out=levels)
+    np.divide(levels, span, out=levels)
+    np.clip(levels, 0.0, 1.0, out=levels)
+    return levels.mean(axis=0)
 
 
 def outcome_points_share(observed_to_expected: np.ndarray, qof: QOF) -> np.ndarray:

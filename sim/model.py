@@ -23,8 +23,9 @@ from sim.agents import practice as rules
 from sim.agents.board import BOARD_SKILL, Board
 from sim.agents.consortium import ConsortiumLead
 from sim.agents.practice import Practice, Signals
+from sim.grouped import grouped_median, rank_in_group
 from sim.metrics import METRIC_NAMES
-from sim.observe import FLOW_KEYS, compute_metrics
+from sim.observe import FLOW_KEYS, SnapshotRecorder, compute_metrics
 from sim.params import QOF, PremiumDistribution, PremiumTarget, Scenario
 from sim.population import bounded_score, build_population
 from sim.rng import make_streams
@@ -34,8 +35,6 @@ from sim.state import APMS, CONTRACT_NAMES
 # Premium (GBP per head) at which the perceived premium signal equals ``collective_efficacy``:
 # the 2013/14 maximum of GBP 5.
 PREMIUM_REFERENCE_GBP = 5.0
-# How much of the premium's pull reaches practices when the consortium keeps the money (assumption).
-RETAINED_PREMIUM_PULL = 0.3
 
 
 class CommissioningModel(mesa.Model):
@@ -44,6 +43,8 @@ class CommissioningModel(mesa.Model):
     Args:
         scenario: a resolved scenario (see :func:`sim.scenario.load_scenario`).
         seed: the replication's seed; all randomness derives from it through named streams.
+        snapshots: record the practice snapshots the scenario asks for (``run.snapshots``); False skips
+            them whatever the scenario says (the metrics are the same), for callers that would drop them.
 
     Example:
         >>> from sim.scenario import load_scenario
@@ -53,20 +54,25 @@ class CommissioningModel(mesa.Model):
         [0, 1, 2, 3, 4]
     """
 
-    def __init__(self, scenario: Scenario, seed: int) -> None:
+    def __init__(self, scenario: Scenario, seed: int, snapshots: bool = True) -> None:
         super().__init__(rng=int(seed))
         self.scenario = scenario
         self.seed = int(seed)
+        self.keep_snapshots = bool(scenario.run.snapshots and snapshots)
         self.streams = make_streams(seed)
         self.practices, self.consortia = build_population(scenario, self.streams["population"])
         self.n_consortia = self.consortia.count
         self.initial_practices = self.practices.n
         self.quarter = 0
         self.board = Board(self)
-        self.leads = [ConsortiumLead(self, row) for row in range(self.n_consortia)]
+        self._leads: list[ConsortiumLead] | None = None  # agent views, created on first access like practices'
         self._practice_views: dict[int, Practice] | None = None
         self._metric_rows: list[np.ndarray] = []
-        self._snapshots: list[pd.DataFrame] = []
+        self._snapshots = SnapshotRecorder(
+            SNAPSHOT_COLUMNS,
+            rows_hint=self.practices.capacity * (scenario.run.quarters // 4 + 1) if self.keep_snapshots else 1,
+            names={"contract": CONTRACT_NAMES},
+        )
         self._flows: dict[str, float] = {}
         self._outcome_outliers = 0
         self.convergence = 0.0
@@ -146,7 +152,15 @@ class CommissioningModel(mesa.Model):
 
     # ------------------------------------------------------------------------------ agent views
 
+    @property
+    def leads(self) -> list[ConsortiumLead]:
+        """The consortium leads as Mesa agents, one per consortium (created on first access)."""
+        if self._leads is None:
+            self._leads = [ConsortiumLead(self, row) for row in range(self.n_consortia)]
+        return self._leads
+
     def _materialise_practices(self) -> None:
+        self.leads  # noqa: B018 - leads first, so agent ids do not depend on which views were asked for first
         if self._practice_views is None:
             self._practice_views = {}
         ps = self.practices
@@ -164,7 +178,7 @@ class CommissioningModel(mesa.Model):
 
     @property
     def agents(self) -> mesa.agent.AgentSet:
-        """All agents; practice views are created on first access (batch runs never pay for them)."""
+        """All agents; lead and practice views are created on first access (batch runs never pay for them)."""
         self._materialise_practices()
         return super().agents
 
@@ -172,6 +186,18 @@ class CommissioningModel(mesa.Model):
     def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
         self._materialise_practices()
         return super().agents_by_type
+
+    def release(self) -> None:
+        """Let the model be garbage-collected once its last user drops it.
+
+        Mesa 3.3 counts agent ids per model in a class-level dict keyed by the model (``mesa.Agent._ids``),
+        which keeps every model that ever created an agent, and all its arrays, alive for the life of the
+        process (mesa issue #3179, fixed in later Mesa). :func:`sim.runner.run` calls this when a run is
+        done; the model can still be read afterwards, but should not create more agents.
+        """
+        ids = getattr(mesa.Agent, "_ids", None)
+        if isinstance(ids, dict):
+            ids.pop(self, None)
 
     # ------------------------------------------------------------------------------ the quarter
 
@@ -200,10 +226,13 @@ class CommissioningModel(mesa.Model):
         rules.update_outcome(ps, n, a.outcomes, self.reference_quality)
 
         # 3. observed admissions, achievement and money
-        lam = np.where(ps.open[:n], ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0, 0.0)
-        counts = self.streams["admissions"].poisson(np.pad(lam, (0, cap - n)))[:n]
-        ps.admissions_last4[:, :n] = np.roll(ps.admissions_last4[:, :n], 1, axis=0)
-        ps.admissions_last4[0, :n] = counts
+        lam = np.zeros(cap)  # spare rows draw nothing (a Poisson draw with rate 0 takes no random numbers)
+        lam[:n] = np.where(ps.open[:n], ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0, 0.0)
+        counts = self.streams["admissions"].poisson(lam)[:n]
+        last4 = ps.admissions_last4  # row 0 is the latest quarter: shift the others down, in place
+        for k in (3, 2, 1):
+            last4[k, :n] = last4[k - 1, :n]
+        last4[0, :n] = counts
         ps.admissions_year[:n] += counts
         self._update_achievement(years, observed=None)
         self._quarterly_money(years, counts)
@@ -224,11 +253,13 @@ class CommissioningModel(mesa.Model):
         premium = lv.quality_premium
         pull = 0.0
         if premium.per_head_gbp > 0:
-            share = {
-                PremiumDistribution.PER_HEAD: 1.0,
-                PremiumDistribution.CONTRIBUTION: 1.5,
-            }.get(premium.distribution, RETAINED_PREMIUM_PULL)
-            pull = self.assumptions.premium.collective_efficacy * premium.per_head_gbp / PREMIUM_REFERENCE_GBP * share
+            # Paid to practices: a money signal, stronger when it follows each practice's contribution. Kept
+            # by the consortium: it acts on the target itself (medicines management, say).
+            pa = self.assumptions.premium
+            pull = premium.per_head_gbp / PREMIUM_REFERENCE_GBP * {
+                PremiumDistribution.PER_HEAD: pa.collective_efficacy,
+                PremiumDistribution.CONTRIBUTION: 1.5 * pa.collective_efficacy,
+            }.get(premium.distribution, pa.retained_pull)
         cs = self.consortia
         in_deficit = cs.delegated & (cs.balance_ytd_gbp < 0)
         return Signals(
@@ -249,9 +280,12 @@ class CommissioningModel(mesa.Model):
         process = incentives.process_points_share(
             ps.recorded_achievement[:n], qof, self.assumptions.recording.indicator_spread
         )
-        rate = ps.outcome_per_1000[:n] if observed is None else observed
-        ratio = rate / rules.expected_outcome(ps, n, self.assumptions.outcomes)
-        share = (1.0 - w) * process + w * incentives.outcome_points_share(ratio, qof)
+        if w == 0.0:  # all points on processes (as in 2010/11): the same share, without the outcome measure
+            share = process
+        else:
+            rate = ps.outcome_per_1000[:n] if observed is None else observed
+            ratio = rate / rules.expected_outcome(ps, n, self.assumptions.outcomes)
+            share = (1.0 - w) * process + w * incentives.outcome_points_share(ratio, qof)
         if observed is None:
             ps.achievement[:n] = share
         return share
@@ -274,28 +308,37 @@ class CommissioningModel(mesa.Model):
         ps, cs, n, lv = self.practices, self.consortia, self.practices.n, self.levers
         open_ = ps.open[:n]
         lists = np.where(open_, ps.list_size[:n], 0.0)
+        safe_lists = np.maximum(lists, 1.0)
         progress = incentives.convergence_progress(lv.contracts, years + 0.25)
         funding = incentives.funding_per_head(ps.contract[:n], lv.contracts, progress, self.single_rate)
         income = funding * lists / 4.0
         costs = np.where(open_, ps.cost_per_head_gbp[:n] * lists / 4.0 + ps.fixed_cost_gbp[:n] / 4.0, 0.0)
         ps.reserves_gbp[:n] += income - costs
         # Loss-making practices cut costs towards their income, slowly.
-        per_head_income = funding + ps.qof_income_last_gbp[:n] / np.maximum(lists, 1.0)
-        per_head_cost = ps.cost_per_head_gbp[:n] + ps.fixed_cost_gbp[:n] / np.maximum(lists, 1.0)
+        per_head_income = funding + ps.qof_income_last_gbp[:n] / safe_lists
+        per_head_cost = ps.cost_per_head_gbp[:n] + ps.fixed_cost_gbp[:n] / safe_lists
         cut = self.assumptions.practice.cost_adjustment_rate * np.maximum(per_head_cost - per_head_income, 0.0)
-        ps.cost_per_head_gbp[:n] -= np.where(ps.reserves_gbp[:n] < 0, cut, 0.0)
-        ps.negative_quarters[:n] = np.where(open_ & (ps.reserves_gbp[:n] < 0), ps.negative_quarters[:n] + 1, 0)
+        losing = ps.reserves_gbp[:n] < 0
+        ps.cost_per_head_gbp[:n] -= np.where(losing, cut, 0.0)
+        ps.negative_quarters[:n] = np.where(open_ & losing, ps.negative_quarters[:n] + 1, 0)
 
-        spend = self._commissioning_spend_per_quarter(counts)
+        # Consortium spend on avoidable admissions and prescribing (as _commissioning_spend_per_quarter).
+        prescribing_gbp = self._prescribing_per_head() * lists / 4.0
+        spend = np.bincount(
+            ps.consortium[:n],
+            weights=counts * lv.finance.acsc_cost_per_admission_gbp + prescribing_gbp,
+            minlength=self.n_consortia,
+        )
         allowance = lv.finance.management_allowance_per_head_gbp * cs.population / 4.0
         cs.spend_ytd_gbp += spend
         cs.allocation_ytd_gbp += cs.allocation_per_head_gbp * cs.population / 4.0
-        self._pay(practices=float(income.sum()), consortia=float(allowance.sum()))
+        core_funding = float(income.sum())
+        self._pay(practices=core_funding, consortia=float(allowance.sum()))
 
         f = self._flows
-        f["core_funding_gbp"] = float(income.sum())
+        f["core_funding_gbp"] = core_funding
         f["management_cost_gbp"] = float(allowance.sum())
-        f["prescribing_spend_gbp"] = float((self._prescribing_per_head() * lists / 4.0).sum())
+        f["prescribing_spend_gbp"] = float(prescribing_gbp.sum())
         f["unwarranted_prescribing_gbp"] = float((ps.unwarranted_gbp[:n] * lists / 4.0).sum())
         f["acsc_cost_gbp"] = float(counts.sum() * lv.finance.acsc_cost_per_admission_gbp)
         self.convergence = progress
@@ -317,8 +360,9 @@ class CommissioningModel(mesa.Model):
         # The board sees practices in consortia it has not delegated through noisier data.
         remote = ~cs.delegated[ps.consortium[:n]]
         extra_sd = np.sqrt(max(lv.board_oversight.measurement_noise_multiplier**2 - 1.0, 0.0))
-        noise = self._draw("measurement", cap, "normal")[:n]
-        score = np.where(remote, score + extra_sd * noise, score)
+        noise = self._draw("measurement", cap, "normal")[:n]  # drawn whether used or not (common random numbers)
+        if extra_sd > 0 and remote.any():
+            score = np.where(remote, score + extra_sd * noise, score)
         threshold = lv.peer_challenge.outlier_z
         outlier = score > threshold
         ps.unresolved[:n] = np.where(outlier, ps.unresolved[:n], 0)
@@ -426,7 +470,7 @@ class CommissioningModel(mesa.Model):
 
         # Contract actions: remedial notices and terminations (always the board's), and new providers.
         self._entrant_z = self._draw("entry", (3, ps.capacity), "normal")
-        noticed, terminated = self.board.contract_actions()
+        noticed, terminated = self.board.contract_actions(self._draw("inspection", ps.capacity, "normal"))
         self._flows["remedial_notices"] = float(noticed.size)
         terminated = self._keep_one_per_consortium(terminated)
         self._flows["terminations"] = float(terminated.size)
@@ -452,78 +496,126 @@ class CommissioningModel(mesa.Model):
         return rows[ok[ps.consortium[rows]]]
 
     def _replace_or_disperse(self, leaving: np.ndarray) -> None:
-        """A terminated contract's list goes to a new provider where barriers allow, else to neighbours."""
+        """A terminated contract's list goes to a new provider where barriers allow, else to neighbours.
+
+        New providers open in row order while spare rows last; the rest of the lists disperse.
+        """
         ps = self.practices
         replace = self.board.replaces_terminated(self._draw("entry", ps.capacity))[: leaving.size]
-        for row in leaving[replace]:
-            new = self._new_practice(int(ps.consortium[row]), float(ps.list_size[row]), int(row))
-            if new is None:
-                replace[leaving == row] = False
-            else:
-                ps.list_size[row] = 0.0
-                ps.open[row] = False
-        disperse = leaving[~replace]
+        replaced = leaving[replace][: ps.capacity - ps.n]
+        if replaced.size:
+            list_size = ps.list_size[replaced].copy()
+            quality = self._successor_quality(replaced)
+            self._open_entrants(ps.consortium[replaced], list_size, replaced, quality)
+            ps.list_size[replaced] = 0.0
+            ps.open[replaced] = False
+        disperse = leaving[~np.isin(leaving, replaced)]
         rules.redistribute_list(ps, ps.n, disperse)
         self._drop_views(leaving)
 
-    def _procure_entrants(self) -> None:
-        """New APMS providers take patients from the below-median practices of their consortium."""
-        ps, n = self.practices, self.practices.n
-        open_ = ps.open[:n]
-        per_cons = np.bincount(ps.consortium[:n], weights=open_.astype(float), minlength=self.n_consortia)
-        wanted = self.board.entrants_wanted(self._draw("entry", self.n_consortia), per_cons)
-        share = self.levers.market_entry.entrant_list_share
-        for c in np.flatnonzero(wanted):
-            members = np.flatnonzero(open_ & (ps.consortium[:n] == c))
-            if members.size < 2:
-                continue
-            donors = members[ps.quality[members] <= np.median(ps.quality[members])]
-            take = share * self.consortia.population[c] * ps.list_size[donors] / ps.list_size[donors].sum()
-            take = np.minimum(take, 0.5 * ps.list_size[donors])
-            if self._new_practice(int(c), float(take.sum()), int(donors[0])) is not None:
-                ps.list_size[donors] -= take
+    def _successor_quality(self, replaced: np.ndarray) -> np.ndarray:
+        """Starting quality of the providers taking over the practices ``replaced``, as if they opened one
+        at a time in that order: the list-weighted mean quality of the consortium's open practices at
+        that moment, counting the newcomer itself (whose quality is not yet set, so zero) and, in place
+        of the practices already replaced, their successors.
 
-    def _new_practice(self, consortium: int, list_size: float, like_row: int) -> int | None:
-        """Open a new APMS practice with ``list_size`` patients (taken by the caller from ``like_row`` and
-        its neighbours). It serves the same kind of area (deprivation, case mix) and starts from the
-        consortium's mean quality, but is a new organisation: autonomy, motivation and capacity are drawn
-        afresh (from this year's fixed block of entrant draws, to keep random streams aligned)."""
+        Consortia are handled together, one round per successor within a consortium (rarely more than a
+        few), each round updating every consortium's quality total as the sequential version would.
+        """
+        ps, n, count = self.practices, self.practices.n, self.n_consortia
+        cons = ps.consortium[:n]
+        lists = np.where(ps.open[:n], ps.list_size[:n], 0.0)
+        weighted = np.bincount(cons, weights=lists * ps.quality[:n], minlength=count)
+        patients = np.bincount(cons, weights=lists, minlength=count)
+        c, own_list, own_quality = ps.consortium[replaced], ps.list_size[replaced], ps.quality[replaced]
+        arrival = rank_in_group(c, count)
+        quality = np.empty(replaced.size)
+        for r in range(int(arrival.max()) + 1):
+            now = arrival == r  # at most one successor per consortium
+            cc = c[now]
+            quality[now] = weighted[cc] / (patients[cc] + own_list[now])
+            weighted[cc] += (quality[now] - own_quality[now]) * own_list[now]
+        return quality
+
+    def _procure_entrants(self) -> None:
+        """New APMS providers take patients from the below-median practices of their consortium.
+
+        At most one per consortium a year, so all consortia are handled at once: per-consortium medians,
+        donor totals and list sizes come from grouped array operations, not a loop over consortia.
+        """
+        ps, n, count = self.practices, self.practices.n, self.n_consortia
+        open_ = ps.open[:n]
+        cons = ps.consortium[:n]
+        per_cons = np.bincount(cons, weights=open_.astype(float), minlength=count)
+        wanted = self.board.entrants_wanted(self._draw("entry", count), per_cons)
+        entering = np.flatnonzero(wanted.astype(bool) & (per_cons >= 2))[: ps.capacity - ps.n]
+        if entering.size == 0:
+            return
+        members = np.flatnonzero(open_)
+        quality = ps.quality[:n]
+        median = grouped_median(quality[members], cons[members], count)
+        donors = np.flatnonzero(open_ & np.isin(cons, entering) & (quality <= median[cons]))
+        donor_cons, donor_lists = cons[donors], ps.list_size[donors]
+        share = self.levers.market_entry.entrant_list_share
+        take = share * self.consortia.population[donor_cons] * donor_lists / np.bincount(
+            donor_cons, weights=donor_lists, minlength=count
+        )[donor_cons]
+        take = np.minimum(take, 0.5 * donor_lists)
+        list_size = np.bincount(donor_cons, weights=take, minlength=count)[entering]
+        first_donor = np.full(count, -1)
+        first_donor[donor_cons[::-1]] = donors[::-1]  # the lowest row of each consortium's donors
+        # Starting quality: the consortium's list-weighted mean, counting the newcomer (quality not yet set).
+        lists = np.where(open_, ps.list_size[:n], 0.0)
+        weighted = np.bincount(cons, weights=lists * quality, minlength=count)
+        patients = np.bincount(cons, weights=lists, minlength=count)
+        start_quality = weighted[entering] / (patients[entering] + list_size)
+        self._open_entrants(entering, list_size, first_donor[entering], start_quality)
+        ps.list_size[donors] -= take
+
+    def _open_entrants(
+        self, consortium: np.ndarray, list_size: np.ndarray, like_rows: np.ndarray, quality: np.ndarray
+    ) -> np.ndarray:
+        """Open new APMS practices, one per element, with ``list_size`` patients (taken by the caller from
+        ``like_rows`` and their neighbours) and starting ``quality``; the caller leaves enough spare rows.
+
+        Each serves the same kind of area as its ``like_rows`` practice (deprivation, case mix) but is a
+        new organisation: autonomy, motivation and capacity come from this year's fixed block of entrant
+        draws (indexed by row, to keep random streams aligned). Returns the new rows.
+        """
         ps, b = self.practices, self.assumptions.practice
-        rows = ps.add_rows(1)
-        if rows.size == 0:
-            return None
-        row = int(rows[0])
+        rows = ps.add_rows(consortium.size)
         copied = (
             "deprivation", "frailty", "effort_improve", "effort_record", "effort_prescribing", "recording",
             "exception_rate", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
             "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
         )
         for name in copied:
-            getattr(ps, name)[row] = getattr(ps, name)[like_row]
-        ps.open[row] = True
-        ps.entrant[row] = True
-        ps.consortium[row] = consortium
-        ps.contract[row] = APMS
-        ps.list_size[row] = list_size
-        z = self._entrant_z[:, row]
-        ps.autonomy[row] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
-        ps.motivation[row] = bounded_score(b.motivation_mean, 0.15, z[1])
-        ps.improvement_capacity[row] = bounded_score(b.capacity_mean, 0.12, z[2])
+            column = getattr(ps, name)
+            column[rows] = column[like_rows]
+        ps.open[rows] = True
+        ps.entrant[rows] = True
+        ps.consortium[rows] = consortium
+        ps.contract[rows] = APMS
+        ps.list_size[rows] = list_size
+        z = self._entrant_z[:, rows]
+        ps.autonomy[rows] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
+        ps.motivation[rows] = bounded_score(b.motivation_mean, 0.15, z[1])
+        ps.improvement_capacity[rows] = bounded_score(b.capacity_mean, 0.12, z[2])
         # It starts with the local effort split, scaled to its own capacity (it adapts from there).
-        scale = ps.improvement_capacity[row] / max(ps.improvement_capacity[like_row], 1e-12)
+        scale = ps.improvement_capacity[rows] / np.maximum(ps.improvement_capacity[like_rows], 1e-12)
         for name in ("effort_improve", "effort_record", "effort_prescribing"):
-            getattr(ps, name)[row] *= scale
-        members = np.flatnonzero(ps.open[: ps.n] & (ps.consortium[: ps.n] == consortium))
-        ps.quality[row] = np.average(ps.quality[members], weights=ps.list_size[members])
-        ps.quality_baseline[row] = rules.equilibrium_baseline(ps, ps.n, self.assumptions)[row]
-        ps.fixed_cost_gbp[row] = ps.fixed_cost_gbp[like_row] * list_size / max(ps.list_size[like_row], 1.0)
-        ps.admissions_last4[:, row] = ps.outcome_per_1000[row] * list_size / 4000.0
-        ps.reserves_gbp[row] = 0.0
-        ps.qof_income_last_gbp[row] = 0.0
-        self._flows["new_entrants"] = self._flows.get("new_entrants", 0.0) + 1.0
+            getattr(ps, name)[rows] *= scale
+        ps.quality[rows] = quality
+        ps.quality_baseline[rows] = rules.equilibrium_baseline(ps, ps.n, self.assumptions)[rows]
+        ps.fixed_cost_gbp[rows] = ps.fixed_cost_gbp[like_rows] * list_size / np.maximum(ps.list_size[like_rows], 1.0)
+        ps.admissions_last4[:, rows] = ps.outcome_per_1000[rows] * list_size / 4000.0
+        ps.reserves_gbp[rows] = 0.0
+        ps.qof_income_last_gbp[rows] = 0.0
+        self._flows["new_entrants"] = self._flows.get("new_entrants", 0.0) + float(rows.size)
         if self._practice_views is not None:
-            self._practice_views[row] = Practice(self, row)
-        return row
+            for row in rows:
+                self._practice_views[int(row)] = Practice(self, int(row))
+        return rows
 
     def _close_insolvent(self) -> None:
         ps, n = self.practices, self.practices.n
@@ -540,21 +632,22 @@ class CommissioningModel(mesa.Model):
 
     def _record(self) -> None:
         self._metric_rows.append(self._metrics_row())
-        if self.scenario.run.snapshots and self.quarter % 4 == 0:
+        if self.keep_snapshots and self.quarter % 4 == 0:
             self._snapshots.append(self._snapshot())
 
     def _metrics_row(self) -> np.ndarray:
         values = compute_metrics(self)
         return np.array([values[name] for name in METRIC_NAMES])
 
-    def _snapshot(self) -> pd.DataFrame:
+    def _snapshot(self) -> dict[str, np.ndarray]:
+        """The practice columns of a snapshot, as arrays (one DataFrame is made of all years at the end)."""
         ps, n = self.practices, self.practices.n
         rows = np.flatnonzero(ps.open[:n])
-        data = {
+        return {
             "quarter": np.full(rows.size, self.quarter),
             "practice_id": rows,
             "consortium_id": ps.consortium[rows],
-            "contract": np.array(CONTRACT_NAMES)[ps.contract[rows]],
+            "contract": ps.contract[rows],  # codes; named by the recorder
             "list_size": ps.list_size[rows],
             "deprivation": ps.deprivation[rows],
             "quality": ps.quality[rows],
@@ -567,7 +660,6 @@ class CommissioningModel(mesa.Model):
             "autonomy": ps.autonomy[rows],
             "reserves_gbp": ps.reserves_gbp[rows],
         }
-        return pd.DataFrame({col: data[col] for col in SNAPSHOT_COLUMNS})
 
     def metrics_frame(self) -> pd.DataFrame:
         """Quarterly metrics, quarter 0 being the starting state (see :data:`sim.metrics.METRICS`)."""
@@ -585,6 +677,5 @@ class CommissioningModel(mesa.Model):
         return pd.concat([head, values], axis=1)
 
     def snapshot_frame(self) -> pd.DataFrame:
-        if not self._snapshots:
-            return pd.DataFrame(columns=list(SNAPSHOT_COLUMNS))
-        return pd.concat(self._snapshots, ignore_index=True)
+        """Practice rows at quarter 0 and each year end (:data:`sim.runner.SNAPSHOT_COLUMNS`)."""
+        return self._snapshots.frame()

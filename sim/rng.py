@@ -19,6 +19,7 @@ STREAMS: tuple[str, ...] = (
     "board",  # authorisation assessments
     "entry",  # procurement of new providers and their draws
     "admissions",  # observed admission counts (Poisson: how many draws it takes depends on the rates)
+    "inspection",  # the board's own assessment of escalated practices
 )
 
 

@@ -90,8 +90,12 @@ def run_metadata(scenario: Scenario, seed: int) -> dict[str, Any]:
     }
 
 
-def run(scenario: Scenario, seed: int) -> RunResult:
+def run(scenario: Scenario, seed: int, *, snapshots: bool = True) -> RunResult:
     """Build the model for ``scenario`` with ``seed``, run it for ``scenario.run.quarters`` and collect results.
+
+    ``snapshots=False`` skips the practice snapshots even if the scenario asks for them: the metrics are
+    identical, and a caller that would throw the snapshots away (a sweep that keeps none) saves the time
+    and memory of collecting them.
 
     Example:
         >>> from sim.scenario import load_scenario
@@ -102,11 +106,13 @@ def run(scenario: Scenario, seed: int) -> RunResult:
     from sim.model import CommissioningModel
 
     started = time.perf_counter()
-    model = CommissioningModel(scenario, seed=seed)
+    model = CommissioningModel(scenario, seed=seed, snapshots=snapshots)
     model.run_quarters(scenario.run.quarters)
     elapsed = time.perf_counter() - started
     meta = run_metadata(scenario, seed)
     meta["elapsed_seconds"] = elapsed
     meta["practices_at_start"] = int(model.initial_practices)
     meta["consortia"] = int(model.n_consortia)
-    return RunResult(metrics=model.metrics_frame(), snapshots=model.snapshot_frame(), metadata=meta)
+    result = RunResult(metrics=model.metrics_frame(), snapshots=model.snapshot_frame(), metadata=meta)
+    model.release()  # else Mesa 3.3 keeps every model a process ever ran (a sweep worker runs thousands)
+    return result

@@ -1,0 +1,126 @@
+"""National run throughput, and how the cost grows with the number of practices.
+
+A national run is the status quo at scale 1 (8,245 practices, 211 consortia), 40 quarters, every quarterly
+metric and the yearly practice snapshots collected: exactly ``sim.runner.run(scenario, seed)``, including
+building the population and the result frames. The figure is practice-quarters per second (starting
+practices x quarters / wall time), median of several runs with different seeds after one warm-up run.
+The same is repeated at 0.1, 1, 4 and 10 times national scale; the cost per practice-quarter at each
+scale is given relative to scale 1 (targets: 10x within 1.3x of 1x).
+
+Run: ``python benchmarks/bench_national.py`` (``--quick`` for fewer repetitions, ``--scenario`` to
+change the scenario, ``--scales`` to change the scales).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import machine_report, median, peak_rss_mb, reproduce_line, timed
+
+from sim.runner import run
+from sim.scenario import load_scenario
+
+# Repetitions per scale (timed runs after one warm-up): fewer at large scale, where one run takes seconds.
+REPS = {0.1: 21, 1.0: 11, 4.0: 5, 10.0: 3}
+QUICK_REPS = {0.1: 7, 1.0: 5, 4.0: 2, 10.0: 1}
+TARGET_PQ_PER_S = 5e6
+TARGET_SCALING = 1.3
+
+
+def measure(scenario_name: str, scale: float, reps: int) -> dict[str, float]:
+    """Median wall and CPU time of ``reps`` runs (seeds 1..reps) after a warm-up run (seed 0)."""
+    scenario = load_scenario(scenario_name, [f"run.scale={scale}"])
+    run(scenario, 0)  # warm-up: first-call costs (imports, code version) are not what we measure
+    walls, cpus = [], []
+    practices = quarters = 0
+    for seed in range(1, reps + 1):
+        wall, cpu, result = timed(lambda seed=seed: run(scenario, seed))
+        walls.append(wall)
+        cpus.append(cpu)
+        practices = int(result.metadata["practices_at_start"])
+        quarters = scenario.run.quarters
+    pq = practices * quarters
+    wall_ms, cpu_ms = median(walls) * 1e3, median(cpus) * 1e3
+    return {
+        "scale": scale,
+        "practices": practices,
+        "quarters": quarters,
+        "reps": reps,
+        "wall_ms": wall_ms,
+        "min_ms": min(walls) * 1e3,
+        "cpu_ms": cpu_ms,
+        "pq_per_s": pq / (wall_ms / 1e3),
+        "ns_per_pq": wall_ms * 1e6 / pq,
+        "cpu_ns_per_pq": cpu_ms * 1e6 / pq,
+    }
+
+
+def run_memory(scenario_name: str, scale: float) -> dict[str, float]:
+    """Resident memory of a fresh process after imports, and its peak over one run (Linux).
+
+    VmHWM rather than ``ru_maxrss``: the latter survives exec, so a child would report its parent's peak.
+    """
+    code = (
+        "import json\n"
+        "from sim.runner import run\n"
+        "from sim.scenario import load_scenario\n"
+        "import sim.model\n"
+        "before = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]) / 1024\n"
+        f"result = run(load_scenario({scenario_name!r}, ['run.scale={scale}']), 1)\n"
+        "after = int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0]) / 1024\n"
+        "print(json.dumps({'imports_mib': before, 'peak_mib': after, 'snapshot_rows': len(result.snapshots)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="status_quo")
+    parser.add_argument("--also", default="white_paper", help="a second scenario timed at scale 1 ('' for none)")
+    parser.add_argument("--scales", default="0.1,1,4,10")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
+    args = parser.parse_args(argv)
+    scales = [float(s) for s in args.scales.split(",")]
+    reps_for = QUICK_REPS if args.quick else REPS
+
+    print("== bench_national: one run = sim.runner.run(scenario, seed), population to result frames ==")
+    print(machine_report())
+    rows = [measure(args.scenario, s, reps_for.get(s, 3)) for s in scales]
+    base = next((r for r in rows if r["scale"] == 1.0), rows[0])
+    print(f"\nscenario {args.scenario}, 40 quarters, all quarterly metrics and yearly snapshots collected")
+    print(f"{'scale':>6} {'practices':>9} {'runs':>4} {'ms/run':>9} {'min ms':>8} {'CPU ms':>8} "
+          f"{'pq/s':>11} {'ns/pq':>7} {'vs 1x':>6} {'CPU vs 1x':>9}")
+    for r in rows:
+        print(f"{r['scale']:>6g} {r['practices']:>9d} {r['reps']:>4d} {r['wall_ms']:>9.1f} {r['min_ms']:>8.1f} "
+              f"{r['cpu_ms']:>8.1f} {r['pq_per_s']:>11,.0f} {r['ns_per_pq']:>7.1f} "
+              f"{r['ns_per_pq'] / base['ns_per_pq']:>6.2f} {r['cpu_ns_per_pq'] / base['cpu_ns_per_pq']:>9.2f}")
+    if args.also:
+        extra = measure(args.also, 1.0, reps_for[1.0])
+        print(f"{args.also} at scale 1: {extra['wall_ms']:.1f} ms/run (CPU {extra['cpu_ms']:.1f} ms), "
+              f"{extra['pq_per_s']:,.0f} practice-quarters/s")
+    print(f"\nnational run: {base['wall_ms']:.1f} ms/run, {base['pq_per_s']:,.0f} practice-quarters/s "
+          f"(target {TARGET_PQ_PER_S:,.0f}: {'met' if base['pq_per_s'] >= TARGET_PQ_PER_S else 'not met'})")
+    big = next((r for r in rows if r["scale"] == 10.0), None)
+    if big is not None:
+        ratio = big["ns_per_pq"] / base["ns_per_pq"]
+        print(f"scaling: cost per practice-quarter at 10x is {ratio:.2f}x that at 1x "
+              f"(target <= {TARGET_SCALING}: {'met' if ratio <= TARGET_SCALING else 'not met'})")
+    largest = max(scales)
+    memory = run_memory(args.scenario, largest)
+    print(f"memory of one run at {largest:g}x in a fresh process: peak {memory['peak_mib']:.0f} MiB, of which "
+          f"{memory['imports_mib']:.0f} MiB is the interpreter and imports "
+          f"({memory['snapshot_rows']:,} snapshot rows returned)")
+    print(f"peak memory of this benchmark process: {peak_rss_mb():.0f} MiB")
+    print(reproduce_line())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

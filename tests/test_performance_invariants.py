@@ -1,0 +1,216 @@
+"""What the performance work must not change: determinism, common random numbers, and the meaning of each
+vectorised rule (checked against the plain, slow formulation it replaced). Not timed: see benchmarks/."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import small
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.agents import consortium as cons_rules
+from sim.grouped import grouped_median, rank_in_group
+from sim.incentives import _INDICATOR_QUANTILES, process_points_share
+from sim.model import CommissioningModel
+from sim.observe import percentiles_of_sorted
+from sim.params import QOF
+from sim.runner import run
+
+# A scenario where every mechanism is busy: delegation, challenge, terminations, many new providers.
+BUSY = ("white_paper", "levers.market_entry.barriers=0.1", "levers.market_entry.entry_rate_per_year=0.1")
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_subnormal=False)
+
+
+# ------------------------------------------------------------------------------ determinism and CRN
+
+
+@pytest.mark.parametrize("name", ["status_quo", "white_paper"])
+def test_same_seed_gives_bit_identical_runs(name):
+    scenario = small(name, scale=0.2, quarters=16) if name == "status_quo" else small(*BUSY, scale=0.2, quarters=16)
+    a, b = run(scenario, 3), run(scenario, 3)
+    pd.testing.assert_frame_equal(a.metrics, b.metrics, check_exact=True)
+    pd.testing.assert_frame_equal(a.snapshots, b.snapshots, check_exact=True)
+
+
+def test_busy_scenario_exercises_entry_and_termination():
+    metrics = run(small(*BUSY, scale=0.2, quarters=16), 3).metrics
+    assert metrics["new_entrants"].sum() > 5 and metrics["terminations"].sum() > 0
+
+
+def test_scenarios_with_the_same_seed_start_from_the_same_population():
+    a = run(small("status_quo", quarters=4), 8).snapshots
+    b = run(small(*BUSY, quarters=4), 8).snapshots
+    start_a, start_b = a[a["quarter"] == 0], b[b["quarter"] == 0]
+    for column in ("practice_id", "consortium_id", "contract", "list_size", "deprivation", "quality", "autonomy"):
+        pd.testing.assert_series_equal(
+            start_a[column].reset_index(drop=True), start_b[column].reset_index(drop=True), check_exact=True
+        )
+
+
+def test_batch_runs_never_create_practice_views():
+    model = CommissioningModel(small(*BUSY, quarters=8), seed=2)
+    model.run_quarters(8)
+    assert model._practice_views is None
+
+
+def test_views_follow_new_providers_once_materialised():
+    from sim.agents.practice import Practice
+
+    model = CommissioningModel(small(*BUSY, quarters=8), seed=2)
+    before = len(model.agents_by_type[Practice])
+    model.run_quarters(8)
+    views = model.agents_by_type[Practice]
+    ps = model.practices
+    assert len(views) == int(ps.open[: ps.n].sum())
+    assert ps.n > before  # new providers opened, and have views
+    assert {p.row for p in views} == set(np.flatnonzero(ps.open[: ps.n]).tolist())
+
+
+# ------------------------------------------------------------------------------ vectorised rules
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 400), elements=finite))
+def test_percentiles_of_sorted_match_numpy(values):
+    expected = np.percentile(values, [10, 90])
+    assert percentiles_of_sorted(np.sort(values), (0.1, 0.9)) == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_grouped_median_matches_numpy_per_group(data):
+    count = data.draw(st.integers(1, 8))
+    size = data.draw(st.integers(0, 60))
+    group = data.draw(arrays(np.int64, size, elements=st.integers(0, count - 1)))
+    values = data.draw(arrays(np.float64, size, elements=finite))
+    got = grouped_median(values, group, count)
+    for g in range(count):
+        members = values[group == g]
+        if members.size:
+            assert got[g] == np.median(members)
+        else:
+            assert np.isnan(got[g])
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.int64, st.integers(0, 80), elements=st.integers(0, 5)))
+def test_rank_in_group_counts_earlier_members(group):
+    rank = rank_in_group(group, 6)
+    assert rank.tolist() == [int((group[:i] == g).sum()) for i, g in enumerate(group)]
+
+
+def _select_by_lexsort(score, group, capacity, threshold):
+    """The original formulation of review selection."""
+    candidates = np.flatnonzero(score > threshold)
+    order = candidates[np.lexsort((-score[candidates], group[candidates]))]
+    g = group[order]
+    rank = np.array([int((g[:i] == x).sum()) for i, x in enumerate(g)], dtype=np.int64)
+    return order[rank < capacity[g]] if order.size else candidates
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_select_for_review_matches_the_lexsort_formulation(data):
+    size = data.draw(st.integers(0, 60))
+    # Few distinct scores, so that ties (resolved by row order) are common.
+    score = data.draw(arrays(np.float64, size, elements=st.sampled_from([-np.inf, 0.5, 2.5, 3.0, 3.0001, 7.0])))
+    group = data.draw(arrays(np.int64, size, elements=st.integers(0, 3)))
+    capacity = data.draw(arrays(np.int64, 4, elements=st.integers(0, 4)))
+    got = cons_rules.select_for_review(score, group, capacity, 2.0)
+    assert sorted(got.tolist()) == sorted(_select_by_lexsort(score, group, capacity, 2.0).tolist())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_worst_domain_matches_argmax(data):
+    size = data.draw(st.integers(1, 40))
+    elements = st.sampled_from([-np.inf, -1.0, 0.0, 2.0, 2.0, 3.5])
+    z = [data.draw(arrays(np.float64, size, elements=elements)) for _ in range(3)]
+    score, domain = cons_rules.Funnel(*z).worst()
+    stack = np.vstack(z)
+    expected_domain = np.argmax(stack, axis=0)
+    assert domain.tolist() == expected_domain.tolist()
+    assert score.tolist() == stack[expected_domain, np.arange(size)].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.integers(1, 300), elements=st.floats(0, 1)), st.floats(0, 0.3))
+def test_points_share_matches_the_plain_formula(recorded, spread):
+    qof = QOF()
+    span = qof.upper_threshold - qof.lower_threshold
+    levels = recorded[None, :] + spread * _INDICATOR_QUANTILES[:, None]
+    expected = np.clip((levels - qof.lower_threshold) / span, 0.0, 1.0).mean(axis=0)
+    assert np.array_equal(process_points_share(recorded, qof, spread), expected)
+
+
+def test_funnel_ignores_closed_practices_exactly():
+    model = CommissioningModel(small("white_paper", quarters=4), seed=6)
+    model.run_quarters(4)
+    ps, n = model.practices, model.practices.n
+    closing = np.array([0, 5, 9])
+    ps.open[closing] = False
+    funnel = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), model._prescribing_per_head())
+    for z in (funnel.outcome, funnel.achievement, funnel.prescribing):
+        assert np.all(z[closing] == -np.inf) and np.isfinite(np.delete(z, closing)).all()
+    # Closed practices do not move anyone else's score: compare with their lists and admissions zeroed.
+    ps.list_size[closing] = 0.0
+    ps.admissions_last4[:, closing] = 0.0
+    again = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), model._prescribing_per_head())
+    assert np.array_equal(funnel.achievement, again.achievement)
+    assert np.array_equal(funnel.prescribing, again.prescribing)
+
+
+def test_successor_quality_is_the_sequential_rule():
+    """New providers replacing terminated practices, computed together, start where opening them one at a
+    time would have put them (list-weighted mean of the consortium's open practices, newcomer included
+    with no quality yet, earlier successors in place of the practices they replaced)."""
+    model = CommissioningModel(small("status_quo", quarters=4), seed=3)
+    ps, n = model.practices, model.practices.n
+    cons = ps.consortium[:n]
+    # Three leaving practices in one consortium and one in another.
+    c0, c1 = 0, 1
+    leaving = np.sort(np.r_[np.flatnonzero(cons == c0)[:3], np.flatnonzero(cons == c1)[:1]])
+    got = model._successor_quality(leaving)
+
+    quality = ps.quality[:n].copy()
+    lists = ps.list_size[:n].copy()
+    open_ = ps.open[:n].copy()
+    successors: list[tuple[int, float, float]] = []  # (consortium, quality, list) of those opened so far
+    expected = []
+    for row in leaving:
+        c = cons[row]
+        earlier = [(q, size) for cc, q, size in successors if cc == c]
+        values = np.r_[quality[open_ & (cons == c)], [0.0], [q for q, _ in earlier]]
+        weights = np.r_[lists[open_ & (cons == c)], [lists[row]], [size for _, size in earlier]]
+        q = float(np.average(values, weights=weights))
+        expected.append(q)
+        successors.append((c, q, lists[row]))
+        open_[row] = False
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+
+def test_finished_runs_do_not_keep_their_models_alive():
+    """Mesa 3.3 keeps every model that created an agent in a class-level dict (mesa issue #3179); a sweep
+    worker running thousands of models must not keep them all."""
+    import gc
+
+    def alive() -> set[int]:
+        gc.collect()
+        return {id(o) for o in gc.get_objects() if isinstance(o, CommissioningModel)}
+
+    before = alive()  # models other tests built directly, which Mesa keeps
+    for seed in range(3):
+        run(small("status_quo", quarters=2), seed)
+    assert alive() <= before
+
+
+def test_runs_without_snapshots_have_the_same_metrics():
+    scenario = small("white_paper", scale=0.1, quarters=9)
+    full, lean = run(scenario, 4), run(scenario, 4, snapshots=False)
+    pd.testing.assert_frame_equal(full.metrics, lean.metrics, check_exact=True)
+    assert len(full.snapshots) and lean.snapshots.empty
+    assert list(lean.snapshots.columns) == list(full.snapshots.columns)
