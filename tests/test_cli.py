@@ -9,23 +9,13 @@ from helpers import run_cli
 
 from sim.metrics import METRIC_NAMES
 
+RUN_ARGS = ("run", "white_paper", "--seed", "3", "--scale", "0.05", "--quarters", "8",
+            "--set", "levers.qof.outcome_weight=0.25")
+
 
 def test_run_writes_a_reproducible_run_folder(tmp_path):
     out = tmp_path / "run1"
-    result = run_cli(
-        "run",
-        "white_paper",
-        "--seed",
-        "3",
-        "--scale",
-        "0.05",
-        "--quarters",
-        "8",
-        "--set",
-        "levers.qof.outcome_weight=0.25",
-        "--out",
-        str(out),
-    )
+    result = run_cli(*RUN_ARGS, "--out", str(out))
     assert result.returncode == 0, result.stderr
     assert "Mean clinical quality" in result.stdout and "start" in result.stdout
     metrics = pd.read_csv(out / "metrics.csv")
@@ -43,23 +33,7 @@ def test_run_writes_a_reproducible_run_folder(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
     again = tmp_path / "run2"
-    assert (
-        run_cli(
-            "run",
-            "white_paper",
-            "--seed",
-            "3",
-            "--scale",
-            "0.05",
-            "--quarters",
-            "8",
-            "--set",
-            "levers.qof.outcome_weight=0.25",
-            "--out",
-            str(again),
-        ).returncode
-        == 0
-    )
+    assert run_cli(*RUN_ARGS, "--out", str(again)).returncode == 0
     assert (again / "metrics.csv").read_text() == (out / "metrics.csv").read_text()
 
 
