@@ -26,7 +26,7 @@ from sim.agents.practice import Practice, Signals
 from sim.grouped import grouped_median, rank_in_group
 from sim.metrics import METRIC_NAMES
 from sim.observe import FLOW_KEYS, SnapshotRecorder, compute_metrics
-from sim.params import QOF, PremiumDistribution, PremiumTarget, Scenario
+from sim.params import QOF, Assumptions, Levers, PremiumDistribution, PremiumTarget, Scenario
 from sim.population import bounded_score, build_population
 from sim.rng import make_streams
 from sim.runner import SNAPSHOT_COLUMNS
@@ -84,11 +84,11 @@ class CommissioningModel(mesa.Model):
     # ------------------------------------------------------------------------------ construction
 
     @property
-    def levers(self):
+    def levers(self) -> Levers:
         return self.scenario.levers
 
     @property
-    def assumptions(self):
+    def assumptions(self) -> Assumptions:
         return self.scenario.assumptions
 
     def _draw(self, stream: str, size: int | tuple[int, ...], kind: str = "random") -> np.ndarray:
