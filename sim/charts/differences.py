@@ -67,8 +67,11 @@ def forest_plot(
     nrows = int(np.ceil(n / ncols))
     row_height = 0.75 + 0.22 * len(others)
     fig = style.new_figure(style.HALF_A4[0], 1.3 + nrows * row_height)
-    panel_width = style.HALF_A4[0] / ncols
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    # Scenario names label the rows of the left column only (the rows are the same in every panel), so
+    # the panels share the width that is left.
+    label_in = max(len(s) for s in others) * 0.6 * style.FONT["tick"] / 72
+    panel_width = (style.HALF_A4[0] - label_in) / ncols
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     ypos = np.arange(len(others))[::-1]
     for i, name in enumerate(metrics):
         ax = axes[i // ncols][i % ncols]
@@ -86,14 +89,15 @@ def forest_plot(
             ax.plot([mid], [y], marker="o", markersize=5.5, color=colour, markeredgecolor="white",
                     markeredgewidth=0.6, zorder=3)
         ax.set_yticks(ypos, others)
+        ax.tick_params(axis="y", labelleft=i % ncols == 0)
         ax.set_ylim(-1.1, len(others) - 0.4)  # room under the rows for the "better" note
         finite = values[np.isfinite(values)]
         span = float(np.max(np.abs(finite))) if finite.size else 0.0
         span = span * 1.15 if span > 0 else 1.0
         ax.set_xlim(-span, span)
         style.style_axes(ax, grid_axis="x")
-        style.panel_title(ax, style.wrap_label(spec.label, panel_width - 0.6, style.FONT["label"]))
-        ax.set_xlabel(style.wrap_label(f"Difference ({unit.text})", panel_width - 0.6),
+        style.panel_title(ax, style.wrap_label(spec.label, panel_width - 0.3, style.FONT["label"]))
+        ax.set_xlabel(style.wrap_label(f"Difference ({unit.text})", panel_width - 0.3),
                       fontsize=style.FONT["annotation"])
         if spec.better:
             higher = spec.better == "higher"
