@@ -14,6 +14,9 @@ Design choices, and why:
   migration, and a report can fetch one metric at one quarter across thousands of runs with an index.
 * SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock up front
   (``BEGIN IMMEDIATE``), so two processes writing to one file wait for each other instead of failing.
+* Ctrl-C is held while a connection is out of the pool and delivered once it is back
+  (:mod:`sim.experiment.interrupts`): an interrupt can never leave a transaction, and on SQLite the write
+  lock, held by this process while the experiment is being marked interrupted.
 * A URL's password never appears in messages: every URL shown goes through :func:`mask_url`.
 """
 
@@ -37,6 +40,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 
 from sim.experiment.errors import StoreError
+from sim.experiment.interrupts import deferred_interrupts
 from sim.version import MODEL_VERSION
 
 #: Bump when the tables change; a database with another version is refused with a clear message.
@@ -330,15 +334,20 @@ class ResultStore:
         Taking the lock up front (BEGIN IMMEDIATE) is what lets concurrent writers queue on the busy
         timeout: a deferred transaction that reads first and then writes can fail with "database is
         locked" at once, whatever the timeout.
+
+        Ctrl-C is held from before the connection leaves the pool until it is back, and then delivered
+        (:mod:`sim.experiment.interrupts` says why): every database operation of this store is whole
+        with respect to Ctrl-C, and an interrupt can never leave a transaction open in this process.
         """
-        try:
-            with self.engine.connect() as conn:
-                if write and self.is_sqlite:
-                    conn = conn.execution_options(crsim_begin="IMMEDIATE")
-                with conn.begin():
-                    yield conn
-        except OperationalError as exc:
-            raise StoreError(self._describe(exc)) from None
+        with deferred_interrupts():
+            try:
+                with self.engine.connect() as conn:
+                    if write and self.is_sqlite:
+                        conn = conn.execution_options(crsim_begin="IMMEDIATE")
+                    with conn.begin():
+                        yield conn
+            except OperationalError as exc:
+                raise StoreError(self._describe(exc)) from None
 
     def _describe(self, exc: DBAPIError) -> str:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
