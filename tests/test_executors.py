@@ -70,16 +70,37 @@ def test_serial_and_pool_agree_bit_for_bit():
     assert not serial[3].metrics.equals(serial[4].metrics)
 
 
-def test_snapshots_are_dropped_in_the_worker_unless_wanted():
+def test_snapshots_are_collected_only_when_wanted(monkeypatch):
+    import sim.runner
+
+    real_run, asked = sim.runner.run, []
+
+    def recording(scenario, seed, *, snapshots=True):
+        asked.append(snapshots)
+        return real_run(scenario, seed, snapshots=snapshots)
+
+    monkeypatch.setattr(sim.runner, "run", recording)
     kept, dropped = SerialExecutor().map_runs(_tasks([1], True) + _tasks([1], False))
+    assert asked == [True, False]  # a run that will not keep them never collects them
     assert len(kept.result.snapshots) > 0
     assert len(dropped.result.snapshots) == 0
+    pd.testing.assert_frame_equal(kept.result.metrics, dropped.result.metrics, check_exact=True)
+
+
+def test_workers_build_the_rows_the_store_writes():
+    from sim.experiment.rows import metric_rows
+
+    (done,) = SerialExecutor().map_runs(_tasks([2]))
+    assert done.rows == metric_rows(done.result.metrics)
+    assert done.rows.names == tuple(c for c in done.result.metrics.columns
+                                    if c not in ("quarter", "time_years", "financial_year"))
+    assert [row[0] for row in done.rows.rows] == done.result.metrics["quarter"].tolist()
 
 
 def test_a_failing_run_is_reported_not_raised(monkeypatch, sqlite_url):
     import sim.runner
 
-    def boom(scenario, seed):
+    def boom(scenario, seed, *, snapshots=True):
         raise ValueError(f"model bug for seed {seed}")
 
     monkeypatch.setattr(sim.runner, "run", boom)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -53,7 +55,7 @@ def test_indexes_for_the_report_queries_exist(store_url):
     with ResultStore(store_url) as store:
         inspector = sa.inspect(store.engine)
         keys = {t: inspector.get_pk_constraint(t)["constrained_columns"]
-                for t in ("run_metrics", "run_quarters", "practice_snapshots", "experiment_runs")}
+                for t in ("run_metrics", "practice_snapshots", "experiment_runs")}
         link_indexes = {tuple(ix["column_names"]) for ix in inspector.get_indexes("experiment_runs")}
         unique = inspector.get_unique_constraints("runs")
         names = inspector.get_unique_constraints("experiments") + [
@@ -61,8 +63,9 @@ def test_indexes_for_the_report_queries_exist(store_url):
     # An experiment's runs, then each run's rows, are found by key prefix.
     assert keys["experiment_runs"][0] == "experiment_id"
     assert ("run_id",) in link_indexes  # which experiments use a run
-    for table in ("run_metrics", "run_quarters", "practice_snapshots"):
+    for table in ("run_metrics", "practice_snapshots"):
         assert keys[table][:2] == ["run_id", "quarter"], table
+    assert keys["run_metrics"] == ["run_id", "quarter"]  # one row per run and quarter
     assert any(set(u["column_names"]) == {"scenario_hash", "seed", "model_version"} for u in unique)
     assert any(u["column_names"] == ["name"] for u in names)
 
@@ -109,7 +112,7 @@ def test_a_stored_run_is_reused_not_duplicated(store_url, result, other_result):
         assert _count(store, store_module.runs) == 2
         assert _count(store, store_module.experiment_runs) == 2
         n_quarters = len(result.metrics)
-        assert _count(store, store_module.run_quarters) == 2 * n_quarters
+        assert _count(store, store_module.run_metrics) == 2 * n_quarters
         assert store.find_run(result.metadata["scenario_hash"], 7, model_version="other") is None
         assert second != first
 
@@ -124,8 +127,7 @@ def test_a_run_is_written_in_one_transaction(store_url, result, monkeypatch):
         monkeypatch.setattr(store_module, "_insert_snapshots", broken)
         with pytest.raises(RuntimeError, match="disk full"):
             store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
-        for table in (store_module.runs, store_module.run_metrics, store_module.run_quarters,
-                      store_module.experiment_runs):
+        for table in (store_module.runs, store_module.run_metrics, store_module.experiment_runs):
             assert _count(store, table) == 0, table.name
 
 
@@ -200,3 +202,81 @@ def test_bad_urls(url, message):
 
 def test_plain_postgresql_url_means_psycopg3():
     assert store_module.resolve_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
+
+
+def _downgrade_to_schema_1(store: ResultStore, extra_metric: str) -> None:
+    """Rewrite a store's metrics as schema version 1 had them (long, with the calendar in run_quarters),
+    plus a metric the registry no longer has."""
+    wide_table = store_module.run_metrics
+    with store.engine.begin() as conn:
+        wide = pd.DataFrame(conn.execute(sa.select(wide_table)).mappings().all())
+        conn.exec_driver_sql("DROP TABLE run_metrics")
+        conn.exec_driver_sql(
+            "CREATE TABLE run_quarters (run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, "
+            "quarter INTEGER NOT NULL, time_years DOUBLE PRECISION, financial_year VARCHAR(16), "
+            "PRIMARY KEY (run_id, quarter))")
+        conn.exec_driver_sql(
+            "CREATE TABLE run_metrics (run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE, "
+            "quarter INTEGER NOT NULL, metric VARCHAR(64) NOT NULL, value DOUBLE PRECISION, "
+            "PRIMARY KEY (run_id, quarter, metric))")
+        calendar = wide[["run_id", "quarter", "time_years", "financial_year"]]
+        conn.execute(sa.text("INSERT INTO run_quarters VALUES (:run_id, :quarter, :time_years, :financial_year)"),
+                     calendar.to_dict("records"))
+        wide[extra_metric] = wide["quarter"] * 10.0
+        long = wide.melt(id_vars=["run_id", "quarter"], value_vars=[*store_module.METRIC_NAMES, extra_metric],
+                         var_name="metric")
+        rows = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+                for r in long.to_dict("records")]
+        conn.execute(sa.text("INSERT INTO run_metrics VALUES (:run_id, :quarter, :metric, :value)"), rows)
+        conn.execute(store_module.schema_info.update().where(store_module.schema_info.c.key == "schema_version")
+                     .values(value="1"))
+
+
+def test_a_schema_1_database_is_converted_in_place(store_url, result, other_result):
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
+        store.save_run(other_result, RunLink(exp_id, "status_quo", 0, 1), keep_snapshots=False)
+        expected = store.load_experiment("e1")
+        _downgrade_to_schema_1(store, "retired_metric")
+    with ResultStore(store_url) as store:  # converts
+        assert store.schema_version() == store_module.SCHEMA_VERSION == 2
+        got = store.load_experiment("e1")
+        columns = {c["name"] for c in sa.inspect(store.engine).get_columns("run_metrics")}
+        tables = set(sa.inspect(store.engine).get_table_names())
+    assert "metric" not in columns and "retired_metric" in columns
+    assert "run_quarters" not in tables and "run_metrics_v1" not in tables
+    want = expected.metrics.assign(retired_metric=expected.metrics["quarter"] * 10.0)
+    pd.testing.assert_frame_equal(got.metrics, want, check_exact=True)
+    pd.testing.assert_frame_equal(got.runs, expected.runs, check_exact=True)
+    pd.testing.assert_frame_equal(got.snapshots, expected.snapshots, check_exact=True)
+    pd.testing.assert_frame_equal(got.summary, expected.summary, check_exact=True)
+    with ResultStore(store_url) as store:  # a second opening finds version 2 and changes nothing
+        pd.testing.assert_frame_equal(store.load_experiment("e1").metrics, want, check_exact=True)
+
+
+def test_metrics_new_to_the_database_get_columns(store_url, result, other_result):
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=False)
+        with store.engine.begin() as conn:  # as if the database predated this registry metric
+            conn.exec_driver_sql("ALTER TABLE run_metrics DROP COLUMN single_contract_share")
+    with ResultStore(store_url) as store:  # opening adds it back, empty for the runs stored before
+        extra = dataclasses.replace(other_result, metrics=other_result.metrics.assign(brand_new=1.5))
+        store.save_run(extra, RunLink(exp_id, "status_quo", 0, 1), keep_snapshots=False)  # a metric unknown here
+        metrics = store.load_experiment("e1").metrics
+    assert list(metrics.columns[-2:]) == ["single_contract_share", "brand_new"]
+    first, second = (metrics[metrics["replication"] == r] for r in (0, 1))
+    assert first["single_contract_share"].isna().all()
+    assert second["single_contract_share"].tolist() == other_result.metrics["single_contract_share"].tolist()
+    assert first["brand_new"].isna().all() and (second["brand_new"] == 1.5).all()
+
+
+def test_bulk_rows_clash_as_an_integrity_error(store_url, result):
+    """The retry of a concurrent writer relies on it: COPY (PostgreSQL) and executemany (SQLite) alike."""
+    with ResultStore(store_url) as store:
+        exp_id = _begin(store)
+        run_id = store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
+        with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
+            store_module._insert_snapshots(conn, run_id, result.snapshots.iloc[:3])
+        assert store.find_run(result.metadata["scenario_hash"], 7).has_snapshots

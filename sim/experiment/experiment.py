@@ -326,7 +326,7 @@ def _store_result(store: ResultStore, exp_id: int, result: TaskResult, outcome: 
                 f"{meta.get('scenario_hash')}), but this process has model version {MODEL_VERSION} (hash "
                 f"{task.scenario_hash}). Install the same version of the simulator on every worker."
             )
-        store.save_run(result.result, _link(exp_id, task), keep_snapshots=task.keep_snapshots)
+        store.save_run(result.result, _link(exp_id, task), keep_snapshots=task.keep_snapshots, rows=result.rows)
         outcome.computed += 1
     else:
         store.save_failed_run(

@@ -10,8 +10,13 @@ Design choices, and why:
   makes an interrupted sweep resume where it stopped and lets experiments share replications.
 * Each finished run is written in one transaction (run row, metrics, snapshots, link), so a crash or
   SIGKILL leaves only whole runs.
-* Metrics are stored long (run, quarter, metric, value): adding a metric to the model needs no schema
-  migration, and a report can fetch one metric at one quarter across thousands of runs with an index.
+* Metrics are stored wide: one row per run and quarter, a column per metric of ``sim.metrics.METRICS``.
+  A run is then some forty short rows rather than some two thousand long ones, so storing it costs little
+  next to computing it. A metric added to the registry gets its column when a store is opened (an
+  ``ALTER TABLE ... ADD COLUMN``, no migration), and a database of schema version 1 (long metrics) is
+  converted in place the first time it is opened.
+* Bulk rows (metrics, snapshots) go through the driver as tuples: ``executemany`` on SQLite, ``COPY`` on
+  PostgreSQL; SQLAlchemy's per-row parameter processing would otherwise dominate the time to store a run.
 * SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock up front
   (``BEGIN IMMEDIATE``), so two processes writing to one file wait for each other instead of failing.
 * Ctrl-C is held while a connection is out of the pool and delivered once it is back
@@ -23,7 +28,6 @@ Design choices, and why:
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -41,10 +45,13 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModu
 
 from sim.experiment.errors import StoreError
 from sim.experiment.interrupts import deferred_interrupts
+from sim.experiment.rows import QUARTER_COLUMNS, MetricRows, float_list, metric_rows
+from sim.metrics import METRIC_NAMES
 from sim.version import MODEL_VERSION
 
-#: Bump when the tables change; a database with another version is refused with a clear message.
-SCHEMA_VERSION = 1
+#: Bump when the tables change; a database with another version is refused with a clear message (version 1,
+#: metrics stored long, is converted in place).
+SCHEMA_VERSION = 2
 
 DEFAULT_URL = "sqlite:///results/crsim.db"
 
@@ -52,6 +59,8 @@ DEFAULT_URL = "sqlite:///results/crsim.db"
 _PG_SCHEMA_LOCK = 7_413_209_117
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
+# A metric's column name: a plain identifier within PostgreSQL's 63-character limit.
+_COLUMN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 
 metadata = sa.MetaData()
 
@@ -114,23 +123,18 @@ experiment_runs = sa.Table(
     sa.Index("ix_experiment_runs_run", "run_id"),
 )
 
-run_quarters = sa.Table(
-    "run_quarters", metadata,
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("quarter", sa.Integer, primary_key=True),
-    sa.Column("time_years", sa.Double),
-    sa.Column("financial_year", sa.String(16)),  # as the model labels it, e.g. "2011/12"
-)
+#: Columns of ``run_metrics`` before the metrics: the key and the run's calendar.
+CALENDAR_COLUMNS: tuple[str, ...] = ("run_id", "quarter", "time_years", "financial_year")
 
 run_metrics = sa.Table(
     "run_metrics", metadata,
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("quarter", sa.Integer, primary_key=True),
-    sa.Column("metric", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Double),
-    # Every query reads by run (an experiment's runs, some quarters, perhaps some metrics): the primary key
-    # serves them all. A second index, on (metric, quarter), was tried and dropped: each run's rows then
-    # land on hundreds of different index pages, and writing slowed several-fold as the database grew.
+    sa.Column("time_years", sa.Double),
+    sa.Column("financial_year", sa.String(16)),  # as the model labels it, e.g. "2011/12"
+    # One column per metric of the registry; a store adds those missing when it opens a database.
+    *(sa.Column(name, sa.Double) for name in METRIC_NAMES),
+    # Every query reads by run (an experiment's runs, some quarters): the primary key serves them all.
     sqlite_with_rowid=False,
 )
 
@@ -175,6 +179,22 @@ sensitivity_indices = sa.Table(
     *(sa.Column(name, sa.Double) for name in ("S1", "S1_conf", "ST", "ST_conf", "mu_star", "mu_star_conf",
                                                "sigma")),
 )
+
+# Statements run for every run a sweep stores or reuses, built once: building and hashing a statement costs
+# SQLAlchemy more than SQLite takes to execute it.
+_FIND_RUN = sa.select(runs.c.id, runs.c.status, runs.c.has_snapshots).where(
+    runs.c.scenario_hash == sa.bindparam("scenario_hash"), runs.c.seed == sa.bindparam("seed"),
+    runs.c.model_version == sa.bindparam("model_version"))
+_LINK_KEY = sa.and_(
+    experiment_runs.c.experiment_id == sa.bindparam("key_experiment_id"),
+    experiment_runs.c.scenario == sa.bindparam("key_scenario"),
+    experiment_runs.c.point_id == sa.bindparam("key_point_id"),
+    experiment_runs.c.replication == sa.bindparam("key_replication"),
+)
+_FIND_LINK = sa.select(experiment_runs.c.run_id).where(_LINK_KEY)
+_MOVE_LINK = experiment_runs.update().where(_LINK_KEY).values(run_id=sa.bindparam("new_run_id"))
+_SET_STORE_SECONDS = runs.update().where(runs.c.id == sa.bindparam("the_run_id")).values(
+    store_seconds=sa.bindparam("seconds"))
 
 SNAPSHOT_DB_COLUMNS: tuple[str, ...] = tuple(c.name for c in practice_snapshots.columns if c.name != "run_id")
 SENSITIVITY_COLUMNS: tuple[str, ...] = (
@@ -272,12 +292,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _float_list(values: Any) -> list[float | None]:
-    """Plain Python floats (drivers reject numpy scalars), with NaN as NULL on every backend."""
-    arr = np.asarray(values, dtype=float)
-    return [None if math.isnan(v) else v for v in arr.tolist()]
-
-
 # --------------------------------------------------------------------------------------- store
 
 
@@ -302,6 +316,7 @@ class ResultStore:
         self.display_url = mask_url(self.url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine(connect_timeout_seconds)
+        self._metric_columns: tuple[str, ...] = ()  # run_metrics' metric columns, read when opening
         self._init_schema()
 
     # ----------------------------------------------------------------------------- connection
@@ -360,27 +375,39 @@ class ResultStore:
                 if not self.is_sqlite:
                     # Two processes opening a fresh database at once must not both create the tables.
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
-                metadata.create_all(conn, checkfirst=True)
-                stored = conn.execute(
-                    sa.select(schema_info.c.value).where(schema_info.c.key == "schema_version")
-                ).scalar()
-                if stored is None:
-                    conn.execute(schema_info.insert(), [
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                        {"key": "created", "value": _now().isoformat(timespec="seconds")},
-                    ])
-                elif int(stored) != SCHEMA_VERSION:
+                stored = None
+                if sa.inspect(conn).has_table("schema_info"):
+                    stored = conn.execute(
+                        sa.select(schema_info.c.value).where(schema_info.c.key == "schema_version")
+                    ).scalar()
+                if stored is not None and str(stored) == "1":
+                    _migrate_from_1(conn)
+                elif stored is not None and str(stored) != str(SCHEMA_VERSION):
                     raise StoreError(
                         f"Database {self.display_url} has results schema version {stored}, but this "
                         f"version of the simulator uses version {SCHEMA_VERSION}. Use another database "
                         "(--db) or the simulator version that wrote it."
                     )
+                metadata.create_all(conn, checkfirst=True)
+                if stored is None:
+                    conn.execute(schema_info.insert(), [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "created", "value": _now().isoformat(timespec="seconds")},
+                    ])
+                self._metric_columns = _ensure_metric_columns(conn, METRIC_NAMES)
         except DBAPIError as exc:  # e.g. permission denied creating tables
             self.engine.dispose()
             raise StoreError(self._describe(exc)) from None
         except BaseException:
             self.engine.dispose()
             raise
+
+    def _add_metric_columns(self, names: Sequence[str]) -> None:
+        """Give ``run_metrics`` a column for each of ``names`` it lacks (a run with metrics unknown here)."""
+        with self._connect(write=True) as conn:
+            if not self.is_sqlite:
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_SCHEMA_LOCK})
+            self._metric_columns = _ensure_metric_columns(conn, names)
 
     def schema_version(self) -> int:
         """The schema version recorded in the database."""
@@ -520,13 +547,11 @@ class ResultStore:
     def find_run(self, scenario_hash: str, seed: int, model_version: str = MODEL_VERSION) -> StoredRun | None:
         """The complete stored run with this identity, if there is one."""
         with self._connect() as conn:
-            row = conn.execute(
-                sa.select(runs.c.id, runs.c.has_snapshots).where(
-                    runs.c.scenario_hash == scenario_hash, runs.c.seed == int(seed),
-                    runs.c.model_version == model_version, runs.c.status == "complete",
-                )
-            ).first()
-        return None if row is None else StoredRun(int(row.id), bool(row.has_snapshots))
+            row = conn.execute(_FIND_RUN, {"scenario_hash": scenario_hash, "seed": int(seed),
+                                           "model_version": model_version}).first()
+        if row is None or row.status != "complete":
+            return None
+        return StoredRun(int(row.id), bool(row.has_snapshots))
 
     def link_run(self, run_id: int, link: RunLink) -> None:
         """Record that a stored run is part of an experiment (idempotent)."""
@@ -534,21 +559,18 @@ class ResultStore:
 
     @staticmethod
     def _link(conn: Connection, run_id: int, link: RunLink) -> None:
-        key = (
-            (experiment_runs.c.experiment_id == link.experiment_id)
-            & (experiment_runs.c.scenario == link.scenario)
-            & (experiment_runs.c.point_id == link.point_id)
-            & (experiment_runs.c.replication == link.replication)
-        )
-        existing = conn.execute(sa.select(experiment_runs.c.run_id).where(key)).scalar()
+        key = {"key_experiment_id": link.experiment_id, "key_scenario": link.scenario,
+               "key_point_id": link.point_id, "key_replication": link.replication}
+        existing = conn.execute(_FIND_LINK, key).scalar()
         if existing is None:
-            conn.execute(experiment_runs.insert().values(
-                experiment_id=link.experiment_id, scenario=link.scenario, point_id=link.point_id,
-                replication=link.replication, run_id=run_id))
+            conn.execute(experiment_runs.insert(), {
+                "experiment_id": link.experiment_id, "scenario": link.scenario, "point_id": link.point_id,
+                "replication": link.replication, "run_id": run_id})
         elif existing != run_id:
-            conn.execute(experiment_runs.update().where(key).values(run_id=run_id))
+            conn.execute(_MOVE_LINK, {**key, "new_run_id": run_id})
 
-    def save_run(self, result: Any, link: RunLink | None = None, keep_snapshots: bool = True) -> int:
+    def save_run(self, result: Any, link: RunLink | None = None, keep_snapshots: bool = True,
+                 rows: MetricRows | None = None) -> int:
         """Store one finished run (and link it to an experiment) in a single transaction.
 
         If the same run (scenario hash, seed, model version) is already stored, nothing is duplicated:
@@ -558,23 +580,23 @@ class ResultStore:
             result: a :class:`sim.runner.RunResult`.
             link: where the run belongs in an experiment, if anywhere.
             keep_snapshots: store the practice snapshots of this run.
+            rows: ``metric_rows(result.metrics)`` if the worker built them already (it saves this process
+                the work); built here otherwise.
 
         Returns:
             The run's id.
         """
         meta = result.metadata
         snapshots = result.snapshots if keep_snapshots else result.snapshots.iloc[0:0]
-        metric_rows = _metric_rows(result.metrics)
-        quarter_rows = _quarter_rows(result.metrics)
+        prepared = rows if rows is not None else metric_rows(result.metrics)
+        names, quarter_rows = prepared.names, prepared.rows
+        if not set(names) <= set(self._metric_columns):
+            self._add_metric_columns(names)
 
         def work(conn: Connection) -> int:
             started = time.perf_counter()
-            existing = conn.execute(
-                sa.select(runs.c.id, runs.c.status, runs.c.has_snapshots).where(
-                    runs.c.scenario_hash == meta["scenario_hash"], runs.c.seed == int(meta["seed"]),
-                    runs.c.model_version == meta["model_version"],
-                )
-            ).first()
+            existing = conn.execute(_FIND_RUN, {"scenario_hash": meta["scenario_hash"], "seed": int(meta["seed"]),
+                                                "model_version": meta["model_version"]}).first()
             if existing is not None and existing.status == "complete":
                 run_id = int(existing.id)
                 if len(snapshots) and not existing.has_snapshots:
@@ -589,26 +611,20 @@ class ResultStore:
                     finished=_now(), elapsed_seconds=_opt_float(meta.get("elapsed_seconds")),
                     store_seconds=None, practices_at_start=_opt_int(meta.get("practices_at_start")),
                     consortia=_opt_int(meta.get("consortia")),
-                    quarters=int(result.metrics["quarter"].max()) if len(result.metrics) else 0,
+                    quarters=max((row[0] for row in quarter_rows), default=0),
                     has_snapshots=bool(len(snapshots)),
                 )
                 if existing is not None:  # an earlier failure of this run: complete it in place
                     run_id = int(existing.id)
                     conn.execute(runs.update().where(runs.c.id == run_id).values(**values))
                 else:
-                    run_id = int(conn.execute(runs.insert().values(**values)).inserted_primary_key[0])
+                    run_id = int(conn.execute(runs.insert(), values).inserted_primary_key[0])
                 if quarter_rows:
-                    for row in quarter_rows:
-                        row["run_id"] = run_id
-                    conn.execute(run_quarters.insert(), quarter_rows)
-                if metric_rows:
-                    for row in metric_rows:
-                        row["run_id"] = run_id
-                    conn.execute(run_metrics.insert(), metric_rows)
+                    _bulk_insert(conn, "run_metrics", ("run_id", *QUARTER_COLUMNS, *names),
+                                 [(run_id, *row) for row in quarter_rows])
                 if len(snapshots):
                     _insert_snapshots(conn, run_id, snapshots)
-                conn.execute(runs.update().where(runs.c.id == run_id)
-                             .values(store_seconds=time.perf_counter() - started))
+                conn.execute(_SET_STORE_SECONDS, {"the_run_id": run_id, "seconds": time.perf_counter() - started})
             if link is not None:
                 self._link(conn, run_id, link)
             return run_id
@@ -656,8 +672,8 @@ class ResultStore:
         """Store the design points (idempotent: a resumed experiment keeps its first design)."""
         rows: list[dict[str, Any]] = []
         for param in design.columns:
-            values = _float_list(design[param])
-            raw = _float_list(sampled[param])
+            values = float_list(design[param])
+            raw = float_list(sampled[param])
             rows.extend(
                 {"experiment_id": experiment_id, "point_id": int(pid), "parameter": param, "value": v,
                  "sampled": s}
@@ -719,43 +735,38 @@ class ResultStore:
     ) -> Iterator[pd.DataFrame]:
         """The experiment's quarterly metrics, wide, a chunk of runs at a time (memory stays bounded).
 
-        Each frame has ``run_id, scenario, point_id, replication, seed, quarter`` and one column per
-        stored metric (``time_years`` and ``financial_year`` included).
+        Each frame has ``run_id, scenario, point_id, replication, seed, quarter, time_years,
+        financial_year`` and one column per stored metric (or per one of ``metrics``), in alphabetical
+        order as in every earlier version of the store (:meth:`load_metrics` puts them in registry order).
         """
+        names = sorted(self._metric_columns if metrics is None
+                       else {m for m in metrics if m in self._metric_columns})
+        table = sa.table("run_metrics", *(sa.column(c) for c in (*CALENDAR_COLUMNS, *names)))
         links = self.load_runs(experiment_id)
         run_ids = sorted(set(links["run_id"].tolist()))
         for chunk in _chunks(run_ids, runs_per_chunk):
-            query = sa.select(run_metrics.c.run_id, run_metrics.c.quarter, run_metrics.c.metric,
-                              run_metrics.c.value).where(run_metrics.c.run_id.in_(chunk))
+            query = (sa.select(*table.c).where(table.c.run_id.in_(chunk))
+                     .order_by(table.c.run_id, table.c.quarter))
             if quarters is not None:
-                query = query.where(run_metrics.c.quarter.in_([int(q) for q in quarters]))
-            if metrics is not None:
-                query = query.where(run_metrics.c.metric.in_(list(metrics)))
-            calendar = sa.select(run_quarters).where(run_quarters.c.run_id.in_(chunk))
-            if quarters is not None:
-                calendar = calendar.where(run_quarters.c.quarter.in_([int(q) for q in quarters]))
+                query = query.where(table.c.quarter.in_([int(q) for q in quarters]))
             with self._connect() as conn:
-                long = pd.DataFrame(conn.execute(query).all(),
-                                    columns=["run_id", "quarter", "metric", "value"])
-                cal = pd.DataFrame(conn.execute(calendar).all(),
-                                   columns=["run_id", "quarter", "time_years", "financial_year"])
-            if long.empty:
+                wide = pd.DataFrame(conn.execute(query).all(), columns=[*CALENDAR_COLUMNS, *names])
+            if wide.empty:
                 continue
-            long["value"] = long["value"].astype(float)
-            wide = long.pivot(index=["run_id", "quarter"], columns="metric", values="value").reset_index()
-            wide.columns.name = None
-            cal["time_years"] = cal["time_years"].astype(float)
-            cal["financial_year"] = _year_labels(cal["financial_year"])
-            wide = cal.merge(wide, on=["run_id", "quarter"], how="right")
+            wide["quarter"] = wide["quarter"].astype("int64")
+            wide["time_years"] = wide["time_years"].astype(float)
+            wide["financial_year"] = _year_labels(wide["financial_year"])
+            if names:
+                wide[names] = wide[names].astype(float)
             part = links[links["run_id"].isin(chunk)][
                 ["run_id", "scenario", "point_id", "replication", "seed"]]
             yield part.merge(wide, on="run_id", how="inner")
 
     def horizon_quarter(self, experiment_id: int) -> int | None:
         """The last quarter the experiment's runs reached (None before any run is stored)."""
-        query = (sa.select(sa.func.max(run_quarters.c.quarter))
-                 .select_from(experiment_runs.join(run_quarters,
-                                                   run_quarters.c.run_id == experiment_runs.c.run_id))
+        query = (sa.select(sa.func.max(run_metrics.c.quarter))
+                 .select_from(experiment_runs.join(run_metrics,
+                                                   run_metrics.c.run_id == experiment_runs.c.run_id))
                  .where(experiment_runs.c.experiment_id == experiment_id))
         with self._connect() as conn:
             value = conn.execute(query).scalar()
@@ -763,8 +774,6 @@ class ResultStore:
 
     def load_metrics(self, experiment_id: int, **kwargs: Any) -> pd.DataFrame:
         """All of :meth:`iter_metrics` as one frame, in the contract's column order."""
-        from sim.metrics import METRIC_NAMES
-
         frames = list(self.iter_metrics(experiment_id, **kwargs))
         lead = ["run_id", "scenario", "point_id", "replication", "seed", "quarter", "time_years",
                 "financial_year"]
@@ -808,8 +817,6 @@ class ResultStore:
 
     def load_sensitivity(self, experiment_id: int) -> pd.DataFrame:
         """Stored indices, in metric-registry order and then in the order the parameters were varied."""
-        from sim.metrics import METRIC_NAMES
-
         query = sa.select(*(sensitivity_indices.c[c] for c in SENSITIVITY_COLUMNS)).where(
             sensitivity_indices.c.experiment_id == experiment_id)
         with self._connect() as conn:
@@ -898,57 +905,88 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-_QUARTER_COLUMNS = ("quarter", "time_years", "financial_year")
+def _migrate_from_1(conn: Connection) -> None:
+    """Convert a schema-1 database in place: long ``run_metrics`` plus ``run_quarters`` become one wide
+    ``run_metrics``; runs keep their ids, so experiments keep their links. Runs in the caller's transaction
+    (under the schema lock), so a concurrent opener waits and then finds version 2."""
+    stored = [str(m) for m in conn.exec_driver_sql("SELECT DISTINCT metric FROM run_metrics").scalars()]
+    names = list(METRIC_NAMES) + sorted(set(stored) - set(METRIC_NAMES))
+    bad = [m for m in names if not _COLUMN_RE.match(m)]
+    if bad:
+        raise StoreError(f"Cannot convert the results database to schema {SCHEMA_VERSION}: metric names "
+                         f"{', '.join(bad[:5])} cannot be columns.")
+    conn.exec_driver_sql("ALTER TABLE run_metrics RENAME TO run_metrics_v1")
+    if conn.dialect.name == "postgresql":  # the key's index keeps its name, which the new table needs
+        old_key = sa.inspect(conn).get_pk_constraint("run_metrics_v1").get("name")
+        if old_key:
+            conn.exec_driver_sql(f'ALTER TABLE run_metrics_v1 RENAME CONSTRAINT "{old_key}" TO run_metrics_v1_pkey')
+    run_metrics.create(conn)
+    _ensure_metric_columns(conn, names)
+    pivot = ", ".join(f"MAX(CASE WHEN m.metric = '{name}' THEN m.value END)" for name in names)
+    columns = ", ".join(f'"{c}"' for c in (*CALENDAR_COLUMNS, *names))
+    conn.exec_driver_sql(
+        f"INSERT INTO run_metrics ({columns}) "
+        f"SELECT q.run_id, q.quarter, q.time_years, q.financial_year, {pivot} "
+        "FROM run_quarters q LEFT JOIN run_metrics_v1 m ON m.run_id = q.run_id AND m.quarter = q.quarter "
+        "GROUP BY q.run_id, q.quarter, q.time_years, q.financial_year"
+    )
+    conn.exec_driver_sql("DROP TABLE run_metrics_v1")
+    conn.exec_driver_sql("DROP TABLE run_quarters")
+    conn.execute(schema_info.update().where(schema_info.c.key == "schema_version")
+                 .values(value=str(SCHEMA_VERSION)))
+    conn.execute(schema_info.insert().values(key="converted_from_1", value=_now().isoformat(timespec="seconds")))
 
 
-def _metric_rows(metrics: pd.DataFrame) -> list[dict[str, Any]]:
-    """Long rows (quarter, metric, value) for every numeric column of the run's quarterly metrics.
-
-    Built from one 2-D array rather than column by column: this runs once per stored run, and in a sweep
-    of thousands of small runs the per-column pandas overhead would dominate the time spent storing.
-    """
-    if metrics.empty:
-        return []
-    names = [str(c) for c, dtype in metrics.dtypes.items()
-             if c not in _QUARTER_COLUMNS and pd.api.types.is_numeric_dtype(dtype)]
-    values = metrics[names].to_numpy(dtype=float).T  # (metric, quarter)
-    flat: list[Any] = values.ravel().tolist()
-    if np.isnan(values).any():
-        flat = [None if v != v else v for v in flat]  # NaN is NULL on every backend
-    quarters = metrics["quarter"].astype(int).tolist()
-    keys = [(name, q) for name in names for q in quarters]
-    return [{"quarter": q, "metric": name, "value": v} for (name, q), v in zip(keys, flat, strict=True)]
+def _ensure_metric_columns(conn: Connection, names: Iterable[str]) -> tuple[str, ...]:
+    """Add a column to ``run_metrics`` for each of ``names`` it lacks; return its metric columns in order."""
+    have = [c["name"] for c in sa.inspect(conn).get_columns("run_metrics")]
+    for name in names:
+        if name in have:
+            continue
+        if not _COLUMN_RE.match(name):
+            raise StoreError(f"Metric name '{name}' cannot be a column of the results database: use up to 63 "
+                             "letters, digits or '_', starting with a letter.")
+        conn.exec_driver_sql(f'ALTER TABLE run_metrics ADD COLUMN "{name}" DOUBLE PRECISION')
+        have.append(name)
+    return tuple(c for c in have if c not in CALENDAR_COLUMNS)
 
 
-def _quarter_rows(metrics: pd.DataFrame) -> list[dict[str, Any]]:
-    """The calendar of a run: each quarter's time in years and financial-year label."""
-    if metrics.empty:
-        return []
-    n = len(metrics)
-    years = _float_list(metrics["time_years"]) if "time_years" in metrics else [None] * n
-    labels = ([None if pd.isna(v) else str(v) for v in metrics["financial_year"].tolist()]
-              if "financial_year" in metrics else [None] * n)
-    return [{"quarter": int(q), "time_years": y, "financial_year": f}
-            for q, y, f in zip(metrics["quarter"].tolist(), years, labels, strict=True)]
+def _bulk_insert(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert many rows of plain Python values through the driver: ``COPY`` on PostgreSQL, else
+    ``executemany``. A unique-key clash is raised as SQLAlchemy's IntegrityError, as for any statement."""
+    if not rows:
+        return
+    names = ", ".join(f'"{c}"' for c in columns)
+    if (conn.dialect.name, conn.dialect.driver) != ("postgresql", "psycopg"):
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})",
+                             list(rows))
+        return
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    try:
+        with conn.connection.driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
 
 
-def _insert_snapshots(conn: Connection, run_id: int, snapshots: pd.DataFrame, chunk: int = 5000) -> None:
-    """Insert practice rows in chunks, so a national snapshot never becomes one huge parameter list."""
+def _insert_snapshots(conn: Connection, run_id: int, snapshots: pd.DataFrame, chunk: int = 20_000) -> None:
+    """Insert practice rows a chunk at a time, so a national snapshot is never all Python objects at once."""
     columns = [c for c in SNAPSHOT_DB_COLUMNS if c in snapshots.columns]
     int_cols = {"quarter", "practice_id", "consortium_id"}
     for start in range(0, len(snapshots), chunk):
         part = snapshots.iloc[start:start + chunk]
-        data: dict[str, list[Any]] = {}
+        data: list[list[Any]] = [[run_id] * len(part)]
         for col in columns:
             if col in int_cols:
-                data[col] = [int(v) for v in part[col].tolist()]
+                data.append(part[col].astype("int64").tolist())
             elif col == "contract":
-                data[col] = [str(v) for v in part[col].tolist()]
+                data.append([str(v) for v in part[col].tolist()])
             else:
-                data[col] = _float_list(part[col])
-        rows = [dict(zip(columns, values, strict=True), run_id=run_id)
-                for values in zip(*(data[c] for c in columns), strict=True)]
-        conn.execute(practice_snapshots.insert(), rows)
+                data.append(float_list(part[col]))
+        _bulk_insert(conn, "practice_snapshots", ("run_id", *columns), list(zip(*data, strict=True)))
 
 
 def _year_labels(labels: pd.Series) -> pd.Series:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import time
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
+from sim.experiment.rows import MetricRows, metric_rows
 from sim.params import Scenario
 
 
@@ -46,12 +47,15 @@ class TaskResult:
         result: the :class:`sim.runner.RunResult`, or None if the run raised.
         error: the formatted traceback when the run raised, else None.
         worker_seconds: wall time in the worker, including result preparation.
+        rows: the run's metrics as the store writes them, built in the worker so that the process that
+            stores every run need not (None if the run raised).
     """
 
     task: RunTask
     result: object | None
     error: str | None
     worker_seconds: float
+    rows: MetricRows | None = None
 
     @property
     def ok(self) -> bool:
@@ -68,13 +72,12 @@ def execute(task: RunTask) -> TaskResult:
 
     started = time.perf_counter()
     try:
-        result = run(task.scenario, task.seed)
+        # A run whose snapshots will not be kept never collects them (they dominate the time and memory of
+        # a run at national scale, and the size of its result); its metrics are the same either way.
+        result = run(task.scenario, task.seed, snapshots=task.keep_snapshots)
     except Exception:  # a model failure, recorded against this run
         return TaskResult(task, None, traceback.format_exc(limit=20), time.perf_counter() - started)
-    if not task.keep_snapshots and len(result.snapshots):
-        # Drop before pickling back: snapshots dominate the size of a result at national scale.
-        result = replace(result, snapshots=result.snapshots.iloc[0:0])
-    return TaskResult(task, result, None, time.perf_counter() - started)
+    return TaskResult(task, result, None, time.perf_counter() - started, metric_rows(result.metrics))
 
 
 def failed_result(task: RunTask, message: str) -> TaskResult:
