@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,6 +121,30 @@ def test_a_failing_run_is_reported_not_raised(monkeypatch, sqlite_url):
         assert (again.status, again.computed, again.reused) == ("complete", 3, 0)
         assert store.experiment_info("failing")["status"] == "complete"
         assert store.run_errors(store.experiment_info("failing")["id"]) == []
+
+
+_CUT_OFF_RESULT = """
+import os, struct
+from sim.experiment.executors import ProcessPoolExecutor
+
+executor = ProcessPoolExecutor(2)
+pool = executor._get_pool()
+pool.submit(os.getpid).result()  # workers started, the pool's manager thread waiting for results
+# What a worker stopped part-way through writing a result leaves in the result pipe: a message header
+# announcing 1,000 bytes, and only 10 of them.
+os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + bytes(10))
+executor._abort({})
+print("stopped")
+"""
+
+
+def test_stopping_the_pool_survives_a_result_cut_off_part_way():
+    """Ctrl-C stops workers at once, perhaps while one is writing its result; stopping must not then wait
+    for the rest of that result for ever (it did, under CPU load, in test_resume's Ctrl-C test)."""
+    proc = subprocess.run([sys.executable, "-c", _CUT_OFF_RESULT], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "stopped"
 
 
 def test_executor_options_are_checked():

@@ -181,9 +181,20 @@ class ProcessPoolExecutor(_Base):
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        processes: dict[int, Any] = dict(getattr(pool, "_processes", None) or {})
-        for proc in processes.values():
+        processes: list[Any] = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in processes:
             proc.terminate()
+        for proc in processes:
+            proc.join()
+        # A worker stopped while writing its result to the pool's result pipe (a result larger than the pipe
+        # holds, while this process is busy storing) leaves the start of a message there, and the pool's
+        # manager thread then waits for the rest of it for ever: shutting down would hang on that thread.
+        # Every worker is gone, and this process never writes to that pipe: closing its copy of the write
+        # end turns the wait into end-of-file, which the thread takes for a broken pool, and it exits.
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.close()
         pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
