@@ -49,7 +49,8 @@ class deferred_interrupts:
         self._received = True
 
     def __enter__(self) -> deferred_interrupts:
-        if threading.current_thread() is threading.main_thread():
+        # A handler installed other than from Python (getsignal gives None) could not be put back: leave it.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None:
             try:
                 self._previous = signal.signal(signal.SIGINT, self._hold)
             except (ValueError, OSError):  # not the main interpreter, or no signal support
@@ -64,8 +65,7 @@ class deferred_interrupts:
         if not self._installed:
             return
         self._installed = False
-        previous = self._previous if self._previous is not None else signal.SIG_DFL
-        signal.signal(signal.SIGINT, previous)  # type: ignore[arg-type]
+        signal.signal(signal.SIGINT, self._previous)  # type: ignore[arg-type]
         if self._received:
             self._received = False
             signal.raise_signal(signal.SIGINT)
