@@ -148,7 +148,7 @@ def test_ctrl_c_stops_cleanly_and_keeps_finished_runs(tmp_path):
     assert _session_processes(proc.pid) == []
 
 
-def _concurrent_compares(url: str, cwd: Path) -> None:
+def _check_concurrent_compares(url: str, cwd: Path) -> None:
     common = ("compare", "status_quo", "--reps", "30", "--scale", "0.02", "--quarters", str(QUARTERS),
               "--workers", "1", "--no-progress", "--snapshots", "all", "--db", url)
     first = _start((*common, "--seed", "1", "--name", "a"), cwd)
@@ -168,9 +168,9 @@ def _concurrent_compares(url: str, cwd: Path) -> None:
 
 
 def test_two_processes_write_one_sqlite_file_at_once(tmp_path):
-    _concurrent_compares(f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
+    _check_concurrent_compares(f"sqlite:///{tmp_path / 'shared.db'}", tmp_path)
 
 
 @pytest.mark.postgres
 def test_two_processes_write_one_postgres_database_at_once(tmp_path, postgres_url):
-    _concurrent_compares(postgres_url, tmp_path)
+    _check_concurrent_compares(postgres_url, tmp_path)

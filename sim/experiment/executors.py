@@ -39,11 +39,9 @@ class Executor(Protocol):
 
     def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
         """Yield one result per task, in completion order."""
-        ...
 
     def close(self) -> None:
         """Release workers and connections."""
-        ...
 
 
 class _Base:
