@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import sqlite3
+import threading
 
 import numpy as np
 import pandas as pd
@@ -280,3 +282,24 @@ def test_bulk_rows_clash_as_an_integrity_error(store_url, result):
         with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
             store_module._insert_snapshots(conn, run_id, result.snapshots.iloc[:3])
         assert store.find_run(result.metadata["scenario_hash"], 7).has_snapshots
+
+
+def test_a_new_sqlite_file_busy_in_another_connection_is_waited_for(tmp_path):
+    """SQLite does not wait on its busy timeout to switch a file to WAL while another connection holds the
+    write lock: opening a store then must wait and retry, not fail with "database is locked"."""
+    db_file = tmp_path / "busy.db"
+    holder = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE other (x INTEGER)")
+    holder.execute("BEGIN IMMEDIATE")  # a write lock: the store's switch to WAL cannot wait for it
+    holder.execute("INSERT INTO other VALUES (1)")
+    release = threading.Timer(0.5, holder.execute, args=("COMMIT",))
+    release.start()
+    try:
+        with ResultStore(f"sqlite:///{db_file}") as store:
+            assert store.schema_version() == store_module.SCHEMA_VERSION
+    finally:
+        release.join()
+        holder.close()
+    check = sqlite3.connect(db_file)
+    assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    check.close()

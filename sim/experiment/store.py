@@ -19,6 +19,9 @@ Design choices, and why:
   PostgreSQL; SQLAlchemy's per-row parameter processing would otherwise dominate the time to store a run.
 * SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock up front
   (``BEGIN IMMEDIATE``), so two processes writing to one file wait for each other instead of failing.
+  WAL mode is switched on when a store is opened, retried while another process holds the write lock:
+  SQLite does not wait on its busy timeout for that switch, so two processes creating one file at once
+  could otherwise fail with "database is locked".
 * Ctrl-C is held while a connection is out of the pool and delivered once it is back
   (:mod:`sim.experiment.interrupts`): an interrupt can never leave a transaction, and on SQLite the write
   lock, held by this process while the experiment is being marked interrupted.
@@ -29,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +58,9 @@ from sim.version import MODEL_VERSION
 SCHEMA_VERSION = 2
 
 DEFAULT_URL = "sqlite:///results/crsim.db"
+
+#: How long an SQLite connection waits for another process's write lock before giving up.
+_SQLITE_BUSY_SECONDS = 60.0
 
 # An arbitrary constant key for PostgreSQL's advisory lock around schema creation.
 _PG_SCHEMA_LOCK = 7_413_209_117
@@ -327,7 +334,7 @@ class ResultStore:
             database = self.url.database
             if database and database != ":memory:" and not database.startswith("file:"):
                 Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            kwargs["connect_args"] = {"timeout": 60}
+            kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_SECONDS}
         else:
             kwargs["connect_args"] = {"connect_timeout": max(1, int(connect_timeout_seconds))}
             kwargs["pool_pre_ping"] = True
@@ -371,6 +378,8 @@ class ResultStore:
 
     def _init_schema(self) -> None:
         try:
+            if self.is_sqlite:
+                _enable_wal(self.engine)
             with self._connect(write=True) as conn:
                 if not self.is_sqlite:
                     # Two processes opening a fresh database at once must not both create the tables.
@@ -395,7 +404,7 @@ class ResultStore:
                         {"key": "created", "value": _now().isoformat(timespec="seconds")},
                     ])
                 self._metric_columns = _ensure_metric_columns(conn, METRIC_NAMES)
-        except DBAPIError as exc:  # e.g. permission denied creating tables
+        except (DBAPIError, sqlite3.Error) as exc:  # e.g. permission denied creating tables
             self.engine.dispose()
             raise StoreError(self._describe(exc)) from None
         except BaseException:
@@ -893,8 +902,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (so BEGIN IMMEDIATE works).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 60000")
-        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute(f"PRAGMA busy_timeout = {int(_SQLITE_BUSY_SECONDS * 1000)}")
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
@@ -903,6 +911,31 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get("crsim_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _enable_wal(engine: Engine) -> None:
+    """Put the SQLite file in WAL mode (it stays so: the mode is stored in the file), retrying while busy.
+
+    The change reads the file and then writes its header; when another connection holds the write lock
+    meanwhile, SQLite answers "database is locked" at once rather than wait on its busy timeout (waiting
+    while holding a read lock could deadlock). So retry here, up to the same timeout as any other lock.
+    """
+    deadline = time.monotonic() + _SQLITE_BUSY_SECONDS
+    pause = 0.01
+    while True:
+        raw = engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.close()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() + pause > deadline:
+                raise
+        finally:
+            raw.close()
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def _migrate_from_1(conn: Connection) -> None:
