@@ -1,7 +1,7 @@
 """Per-group operations on arrays (practices grouped by consortium) without a Python loop over groups.
 
 The model's rules are written over every practice at once; where a rule works within each consortium
-(a median, an order of arrival), these helpers do it with one sort and a few array operations, so the
+(a median, an order within each group), these helpers do it with one sort and a few array operations, so the
 cost grows with the number of practices, not with practices times consortia.
 """
 
@@ -26,20 +26,6 @@ def first_of_group(sorted_group: np.ndarray, count: int) -> np.ndarray:
     """Where each group starts in an array sorted by group (``count`` groups, labelled 0..count-1)."""
     sizes = np.bincount(sorted_group, minlength=count)
     return np.cumsum(sizes) - sizes
-
-
-def rank_in_group(group: np.ndarray, count: int) -> np.ndarray:
-    """Each element's position among the elements of its group that come before it in the array.
-
-    Example:
-        >>> rank_in_group(np.array([2, 0, 2, 2, 0]), 3).tolist()
-        [0, 0, 1, 2, 1]
-    """
-    order = group_order(group)
-    sorted_group = group[order]
-    rank = np.empty(group.size, dtype=np.int64)
-    rank[order] = np.arange(group.size) - first_of_group(sorted_group, count)[sorted_group]
-    return rank
 
 
 def grouped_median(values: np.ndarray, group: np.ndarray, count: int) -> np.ndarray:

@@ -23,7 +23,7 @@ from sim.agents import practice as rules
 from sim.agents.board import BOARD_SKILL, Board
 from sim.agents.consortium import ConsortiumLead
 from sim.agents.practice import Practice, Signals
-from sim.grouped import grouped_median, rank_in_group
+from sim.grouped import grouped_median
 from sim.metrics import METRIC_NAMES
 from sim.observe import FLOW_KEYS, SnapshotRecorder, compute_metrics
 from sim.params import QOF, Assumptions, Levers, PremiumDistribution, PremiumTarget, Scenario
@@ -505,7 +505,7 @@ class CommissioningModel(mesa.Model):
         replaced = leaving[replace][: ps.capacity - ps.n]
         if replaced.size:
             list_size = ps.list_size[replaced].copy()
-            quality = self._successor_quality(replaced)
+            quality = self._mean_quality_staying(leaving)[ps.consortium[replaced]]
             self._open_entrants(ps.consortium[replaced], list_size, replaced, quality)
             ps.list_size[replaced] = 0.0
             ps.open[replaced] = False
@@ -513,29 +513,19 @@ class CommissioningModel(mesa.Model):
         rules.redistribute_list(ps, ps.n, disperse)
         self._drop_views(leaving)
 
-    def _successor_quality(self, replaced: np.ndarray) -> np.ndarray:
-        """Starting quality of the providers taking over the practices ``replaced``, as if they opened one
-        at a time in that order: the list-weighted mean quality of the consortium's open practices at
-        that moment, counting the newcomer itself (whose quality is not yet set, so zero) and, in place
-        of the practices already replaced, their successors.
-
-        Consortia are handled together, one round per successor within a consortium (rarely more than a
-        few), each round updating every consortium's quality total as the sequential version would.
-        """
+    def _mean_quality_staying(self, leaving: np.ndarray) -> np.ndarray:
+        """Each consortium's list-weighted mean quality over its open practices not in ``leaving``: where a
+        new provider starts (it takes over patients, not a practice's record). A consortium with no one
+        staying gets the national mean."""
         ps, n, count = self.practices, self.practices.n, self.n_consortia
+        staying = ps.open[:n].copy()
+        staying[leaving] = False
         cons = ps.consortium[:n]
-        lists = np.where(ps.open[:n], ps.list_size[:n], 0.0)
+        lists = np.where(staying, ps.list_size[:n], 0.0)
         weighted = np.bincount(cons, weights=lists * ps.quality[:n], minlength=count)
         patients = np.bincount(cons, weights=lists, minlength=count)
-        c, own_list, own_quality = ps.consortium[replaced], ps.list_size[replaced], ps.quality[replaced]
-        arrival = rank_in_group(c, count)
-        quality = np.empty(replaced.size)
-        for r in range(int(arrival.max()) + 1):
-            now = arrival == r  # at most one successor per consortium
-            cc = c[now]
-            quality[now] = weighted[cc] / (patients[cc] + own_list[now])
-            weighted[cc] += (quality[now] - own_quality[now]) * own_list[now]
-        return quality
+        national = weighted.sum() / patients.sum()
+        return np.divide(weighted, patients, out=np.full(count, national), where=patients > 0)
 
     def _procure_entrants(self) -> None:
         """New APMS providers take patients from the below-median practices of their consortium.
@@ -564,11 +554,7 @@ class CommissioningModel(mesa.Model):
         list_size = np.bincount(donor_cons, weights=take, minlength=count)[entering]
         first_donor = np.full(count, -1)
         first_donor[donor_cons[::-1]] = donors[::-1]  # the lowest row of each consortium's donors
-        # Starting quality: the consortium's list-weighted mean, counting the newcomer (quality not yet set).
-        lists = np.where(open_, ps.list_size[:n], 0.0)
-        weighted = np.bincount(cons, weights=lists * quality, minlength=count)
-        patients = np.bincount(cons, weights=lists, minlength=count)
-        start_quality = weighted[entering] / (patients[entering] + list_size)
+        start_quality = self._mean_quality_staying(np.empty(0, dtype=np.intp))[entering]
         self._open_entrants(entering, list_size, first_donor[entering], start_quality)
         ps.list_size[donors] -= take
 

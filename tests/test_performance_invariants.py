@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.agents import consortium as cons_rules
-from sim.grouped import grouped_median, rank_in_group
+from sim.grouped import grouped_median
 from sim.incentives import _INDICATOR_QUANTILES, process_points_share
 from sim.model import CommissioningModel
 from sim.observe import percentiles_of_sorted
@@ -96,13 +96,6 @@ def test_grouped_median_matches_numpy_per_group(data):
             assert np.isnan(got[g])
 
 
-@settings(max_examples=200, deadline=None)
-@given(arrays(np.int64, st.integers(0, 80), elements=st.integers(0, 5)))
-def test_rank_in_group_counts_earlier_members(group):
-    rank = rank_in_group(group, 6)
-    assert rank.tolist() == [int((group[:i] == g).sum()) for i, g in enumerate(group)]
-
-
 def _select_by_lexsort(score, group, capacity, threshold):
     """The original formulation of review selection."""
     candidates = np.flatnonzero(score > threshold)
@@ -164,33 +157,36 @@ def test_funnel_ignores_closed_practices_exactly():
     assert np.array_equal(funnel.prescribing, again.prescribing)
 
 
-def test_successor_quality_is_the_sequential_rule():
-    """New providers replacing terminated practices, computed together, start where opening them one at a
-    time would have put them (list-weighted mean of the consortium's open practices, newcomer included
-    with no quality yet, earlier successors in place of the practices they replaced)."""
+def test_new_providers_start_at_the_mean_quality_of_the_practices_staying():
+    """A successor to a terminated contract, or an entrant, starts at the list-weighted mean quality of its
+    consortium's open practices that are staying, not counting itself nor the practices leaving."""
     model = CommissioningModel(small("status_quo", quarters=4), seed=3)
     ps, n = model.practices, model.practices.n
     cons = ps.consortium[:n]
-    # Three leaving practices in one consortium and one in another.
-    c0, c1 = 0, 1
-    leaving = np.sort(np.r_[np.flatnonzero(cons == c0)[:3], np.flatnonzero(cons == c1)[:1]])
-    got = model._successor_quality(leaving)
+    leaving = np.sort(np.r_[np.flatnonzero(cons == 0)[:3], np.flatnonzero(cons == 1)[:1]])
+    got = model._mean_quality_staying(leaving)
+    for c in (0, 1, 2):
+        staying = ps.open[:n] & (cons == c)
+        staying[leaving] = False
+        expected = np.average(ps.quality[:n][staying], weights=ps.list_size[:n][staying])
+        assert got[c] == pytest.approx(expected, rel=1e-13)
 
-    quality = ps.quality[:n].copy()
-    lists = ps.list_size[:n].copy()
-    open_ = ps.open[:n].copy()
-    successors: list[tuple[int, float, float]] = []  # (consortium, quality, list) of those opened so far
-    expected = []
-    for row in leaving:
-        c = cons[row]
-        earlier = [(q, size) for cc, q, size in successors if cc == c]
-        values = np.r_[quality[open_ & (cons == c)], [0.0], [q for q, _ in earlier]]
-        weights = np.r_[lists[open_ & (cons == c)], [lists[row]], [size for _, size in earlier]]
-        q = float(np.average(values, weights=weights))
-        expected.append(q)
-        successors.append((c, q, lists[row]))
-        open_[row] = False
-    np.testing.assert_allclose(got, expected, rtol=1e-13)
+
+def test_entrants_open_at_their_consortium_mean_quality():
+    model = CommissioningModel(small(*BUSY, quarters=4), seed=5)
+    seen: dict[str, np.ndarray | int] = {}
+    procure = model._procure_entrants
+
+    def spy() -> None:  # the year end's own call, with what the consortia looked like just before
+        seen["mean"], seen["first_new"] = model._mean_quality_staying(np.empty(0, dtype=np.intp)), model.practices.n
+        procure()
+        seen["last_new"] = model.practices.n
+
+    model._procure_entrants = spy
+    model.run_quarters(4)  # one financial year: the entrants open at its end
+    ps, new = model.practices, np.arange(seen["first_new"], seen["last_new"])
+    assert new.size > 5 and ps.entrant[new].all()
+    np.testing.assert_allclose(ps.quality[new], seen["mean"][ps.consortium[new]], rtol=1e-13)
 
 
 def test_finished_runs_do_not_keep_their_models_alive():

@@ -292,8 +292,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "compare", help="compare scenarios over replications with common random numbers",
         description="Run REPS replications of each scenario (replication k of every scenario uses seed "
-                    "SEED+k), store every run, and print each headline metric's mean with its 95%% interval "
-                    "and the paired difference from the baseline with its 95%% interval.",
+                    "SEED+k), store every run, and print each headline metric's mean with its 95% interval "
+                    "and the paired difference from the baseline with its 95% interval.",
     )
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="shipped scenario names or YAML paths")
     p.add_argument("--baseline", help="scenario to take differences from (default: the first)")
