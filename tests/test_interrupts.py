@@ -35,6 +35,15 @@ _TRACED = ("sqlalchemy/engine/base.py", "sqlalchemy/pool/", "sqlalchemy/event/",
 _STRIDE = 1
 
 
+@pytest.fixture(autouse=True)
+def _python_sigint_handler():
+    """Python's own Ctrl-C handler for each test, whatever this process inherited: a shell's background
+    job starts with SIGINT ignored, and Python then never installs the handler these tests rely on."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 class _SigintAt:
     """Trace function: sends this process SIGINT when the ``k``-th traced line is about to run."""
 

@@ -26,8 +26,15 @@ SWEEP = ("sweep", "status_quo", "--vary", f"{GAMING}=0.2:1.4:{POINTS}", "--reps"
 
 
 def _start(args: tuple[str, ...], cwd: Path) -> subprocess.Popen:
+    """The CLI in its own session (so a Ctrl-C can go to its whole process group), with SIGINT at its
+    default whatever this process inherited, as in a terminal."""
     return subprocess.Popen([sys.executable, str(ROOT / "run_sim.py"), *args], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _stored_runs(db_file: Path) -> int:
