@@ -20,8 +20,11 @@ import sys
 
 import pytest
 import sqlalchemy as sa
+from helpers import small
 
 from sim.experiment import store as store_module
+from sim.experiment.executors import make_executor
+from sim.experiment.experiment import plan_compare, run_plan
 from sim.experiment.interrupts import deferred_interrupts
 from sim.experiment.rows import metric_rows
 from sim.experiment.store import ResultStore, RunLink
@@ -188,3 +191,22 @@ def test_deferred_interrupts_respect_an_ignoring_handler():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_just_as_the_experiment_is_created_marks_it_interrupted(tmp_path, monkeypatch):
+    """A Ctrl-C arriving the moment the experiment's row is committed must still end with the experiment
+    marked interrupted, not left "running" with nothing to mark it."""
+    begin = ResultStore.begin_experiment
+
+    def begin_then_ctrl_c(self, **kwargs):
+        created = begin(self, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return created
+
+    monkeypatch.setattr(ResultStore, "begin_experiment", begin_then_ctrl_c)
+    plan = plan_compare([small("status_quo", quarters=2)], reps=2, name="cut")
+    with ResultStore(f"sqlite:///{tmp_path / 'cut.db'}") as store:
+        with pytest.raises(KeyboardInterrupt):
+            run_plan(plan, store, make_executor(workers=1))
+        assert store.experiment_info("cut")["status"] == "interrupted"
+        assert store.list_experiments().loc[0, "runs_stored"] == 0

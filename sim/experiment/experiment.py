@@ -32,6 +32,7 @@ from sim.experiment.compare import horizon_values, interval_width_ratio, median_
 from sim.experiment.design import Design, VarySpec, make_design, parse_varies
 from sim.experiment.errors import DesignError, ExecutorError, ExperimentError
 from sim.experiment.executors import Executor, make_executor
+from sim.experiment.interrupts import deferred_interrupts
 from sim.experiment.store import ExperimentData, ResultStore, RunLink, check_name
 from sim.experiment.tasks import RunTask, TaskResult
 from sim.metrics import HEADLINE_METRICS
@@ -253,16 +254,20 @@ def run_plan(
         KeyboardInterrupt: after marking the experiment interrupted; finished runs stay stored.
     """
     started = time.perf_counter()
-    exp_id, resumed = store.begin_experiment(
-        name=plan.name, kind=plan.kind, definition_hash=plan.definition_hash, baseline=plan.baseline,
-        scenarios=plan.labels, reps=plan.reps, base_seed=plan.base_seed, n_runs=plan.n_runs,
-        code_version=code_version(),
-        options={**plan.options, "definition": json.loads(json.dumps(plan.definition(), default=str))},
-    )
-    outcome = Outcome(plan.name, exp_id, plan.kind, "running", plan.n_runs, resumed=resumed,
-                      executor=executor.description, database=store.display_url)
     status = "failed"
+    exp_id: int | None = None
     try:
+        # Ctrl-C is held until the experiment's row exists *and* its id is known here, so that an
+        # interrupt is always followed by marking the experiment interrupted (never left "running").
+        with deferred_interrupts():
+            exp_id, resumed = store.begin_experiment(
+                name=plan.name, kind=plan.kind, definition_hash=plan.definition_hash, baseline=plan.baseline,
+                scenarios=plan.labels, reps=plan.reps, base_seed=plan.base_seed, n_runs=plan.n_runs,
+                code_version=code_version(),
+                options={**plan.options, "definition": json.loads(json.dumps(plan.definition(), default=str))},
+            )
+            outcome = Outcome(plan.name, exp_id, plan.kind, "running", plan.n_runs, resumed=resumed,
+                              executor=executor.description, database=store.display_url)
         if plan.design is not None:
             store.save_design(exp_id, plan.design.frame(applied=True), plan.design.frame(applied=False))
         with _progress(progress) as bar:
@@ -304,11 +309,12 @@ def run_plan(
         status = "interrupted"
         raise
     finally:
-        outcome.status = status
-        outcome.elapsed_seconds = time.perf_counter() - started
-        # The store may be what failed; the experiment then simply stays marked running.
-        with contextlib.suppress(Exception):
-            store.finish_experiment(exp_id, status)
+        if exp_id is not None:
+            outcome.status = status
+            outcome.elapsed_seconds = time.perf_counter() - started
+            # The store may be what failed; the experiment then simply stays marked running.
+            with contextlib.suppress(Exception):
+                store.finish_experiment(exp_id, status)
     return outcome
 
 
