@@ -13,6 +13,8 @@ import sqlalchemy as sa
 
 from sim.experiment import store as store_module
 from sim.experiment.errors import StoreError
+from sim.experiment.executors import make_executor
+from sim.experiment.experiment import plan_compare, run_plan
 from sim.experiment.store import ResultStore, RunLink, mask_url
 from sim.runner import run
 from sim.scenario import load_scenario
@@ -303,3 +305,23 @@ def test_a_new_sqlite_file_busy_in_another_connection_is_waited_for(tmp_path):
     check = sqlite3.connect(db_file)
     assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     check.close()
+
+
+def test_resuming_looks_runs_up_in_batches_not_one_query_per_run(store_url):
+    """A fully stored experiment run again is all reuse, in a handful of statements rather than several
+    per run (each a network round trip on a shared PostgreSQL store)."""
+    scenario = load_scenario("status_quo", ["run.scale=0.02", "run.quarters=2"])
+    with ResultStore(store_url) as store:
+        first = run_plan(plan_compare([scenario], reps=300, name="first", snapshots="none"), store,
+                         make_executor(workers=1))
+        assert first.computed == 300
+        statements: list[str] = []
+        sa.event.listen(store.engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *rest: statements.append(statement))
+        again = run_plan(plan_compare([scenario], reps=300, name="again", snapshots="none"), store,
+                         make_executor(workers=1))
+        assert (again.computed, again.reused, again.status) == (0, 300, "complete")
+        assert len(statements) < 30, statements[:40]
+        links = store.load_runs(store.experiment_info("again")["id"])
+        assert sorted(links["replication"]) == list(range(300))
+        assert set(links["run_id"]) == set(store.load_runs(store.experiment_info("first")["id"])["run_id"])

@@ -4,8 +4,8 @@ An experiment is a set of runs, each (scenario, seed), plus what to make of them
 input before anything runs (scenarios, design points and their ranges), so a mistake costs seconds. Then:
 
 1. the experiment row is created, or resumed if one of the same name and definition exists;
-2. each planned run already in the store (same scenario hash, seed and model version) is linked, not
-   recomputed; the rest go to the executor, a bounded number at a time;
+2. planned runs already in the store (same scenario hash, seed and model version) are looked up a batch at
+   a time and linked, not recomputed; the rest go to the executor, a bounded number at a time;
 3. each result is written to the store, in one transaction, as soon as it arrives, and dropped;
 4. the experiment is marked complete only when every run is stored (and, for sensitivity analysis, the
    indices are computed and stored too). Ctrl-C marks it interrupted; finished runs are kept, and
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -280,19 +281,26 @@ def run_plan(
                 bar.update(bar_id, advance=1, detail=detail)
 
             def pending() -> Iterator[RunTask]:
-                for task in plan.tasks():
+                """The tasks still to compute, a batch at a time; stored runs are linked instead."""
+                tasks = plan.tasks()
+                while batch := list(itertools.islice(tasks, _LOOKUP_BATCH)):
                     t0 = time.perf_counter()
-                    stored = store.find_run(task.scenario_hash, task.seed)
-                    usable = stored is not None and (
-                        stored.has_snapshots or not task.keep_snapshots or not task.scenario.run.snapshots)
-                    if usable:
-                        store.link_run(stored.run_id, _link(exp_id, task))
-                        outcome.reused += 1
+                    stored = store.find_runs((task.scenario_hash, task.seed) for task in batch)
+                    reuse, compute = [], []
+                    for task in batch:
+                        found = stored.get((task.scenario_hash, task.seed))
+                        usable = found is not None and (
+                            found.has_snapshots or not task.keep_snapshots or not task.scenario.run.snapshots)
+                        if usable:
+                            reuse.append((found.run_id, _link(exp_id, task)))
+                        else:
+                            compute.append(task)
+                    store.link_runs(reuse)
+                    outcome.reused += len(reuse)
                     outcome.store_seconds += time.perf_counter() - t0
-                    if usable:
+                    for _ in reuse:
                         advance()
-                        continue
-                    yield task
+                    yield from compute
 
             for result in executor.map_runs(pending()):
                 t0 = time.perf_counter()
@@ -316,6 +324,11 @@ def run_plan(
             with contextlib.suppress(Exception):
                 store.finish_experiment(exp_id, status)
     return outcome
+
+
+#: Planned runs looked up in the store together. Another process may store one of them meanwhile; it is
+#: then computed again here, and storing it links the stored copy rather than duplicating it.
+_LOOKUP_BATCH = 250
 
 
 def _link(exp_id: int, task: RunTask) -> RunLink:

@@ -59,6 +59,9 @@ SCHEMA_VERSION = 2
 
 DEFAULT_URL = "sqlite:///results/crsim.db"
 
+#: Keys looked up (or links written) per statement: well under SQLite's limit of bound parameters.
+_KEYS_PER_QUERY = 500
+
 #: How long an SQLite connection waits for another process's write lock before giving up.
 _SQLITE_BUSY_SECONDS = 60.0
 
@@ -198,7 +201,6 @@ _LINK_KEY = sa.and_(
     experiment_runs.c.point_id == sa.bindparam("key_point_id"),
     experiment_runs.c.replication == sa.bindparam("key_replication"),
 )
-_FIND_LINK = sa.select(experiment_runs.c.run_id).where(_LINK_KEY)
 _MOVE_LINK = experiment_runs.update().where(_LINK_KEY).values(run_id=sa.bindparam("new_run_id"))
 _SET_STORE_SECONDS = runs.update().where(runs.c.id == sa.bindparam("the_run_id")).values(
     store_seconds=sa.bindparam("seconds"))
@@ -555,28 +557,54 @@ class ResultStore:
 
     def find_run(self, scenario_hash: str, seed: int, model_version: str = MODEL_VERSION) -> StoredRun | None:
         """The complete stored run with this identity, if there is one."""
-        with self._connect() as conn:
-            row = conn.execute(_FIND_RUN, {"scenario_hash": scenario_hash, "seed": int(seed),
-                                           "model_version": model_version}).first()
-        if row is None or row.status != "complete":
-            return None
-        return StoredRun(int(row.id), bool(row.has_snapshots))
+        return self.find_runs([(scenario_hash, seed)], model_version).get((scenario_hash, int(seed)))
+
+    def find_runs(
+        self, keys: Iterable[tuple[str, int]], model_version: str = MODEL_VERSION
+    ) -> dict[tuple[str, int], StoredRun]:
+        """The complete stored runs among ``keys`` (scenario hash, seed), keyed by them.
+
+        One query per few hundred keys, not one per run: resuming a large experiment on a shared
+        PostgreSQL store would otherwise cost a network round trip for every planned run.
+        """
+        wanted = sorted({(str(h), int(seed)) for h, seed in keys})
+        found: dict[tuple[str, int], StoredRun] = {}
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            query = sa.select(runs.c.scenario_hash, runs.c.seed, runs.c.id, runs.c.has_snapshots).where(
+                runs.c.model_version == model_version, runs.c.status == "complete",
+                sa.tuple_(runs.c.scenario_hash, runs.c.seed).in_(wanted[start:start + _KEYS_PER_QUERY]))
+            with self._connect() as conn:
+                for row in conn.execute(query):
+                    found[(row.scenario_hash, int(row.seed))] = StoredRun(int(row.id), bool(row.has_snapshots))
+        return found
 
     def link_run(self, run_id: int, link: RunLink) -> None:
         """Record that a stored run is part of an experiment (idempotent)."""
-        self._write_retrying(lambda conn: self._link(conn, run_id, link))
+        self.link_runs([(run_id, link)])
+
+    def link_runs(self, pairs: Sequence[tuple[int, RunLink]]) -> None:
+        """Link many stored runs to their experiments in one transaction (idempotent)."""
+        if pairs:
+            self._write_retrying(lambda conn: self._link(conn, pairs))
 
     @staticmethod
-    def _link(conn: Connection, run_id: int, link: RunLink) -> None:
-        key = {"key_experiment_id": link.experiment_id, "key_scenario": link.scenario,
-               "key_point_id": link.point_id, "key_replication": link.replication}
-        existing = conn.execute(_FIND_LINK, key).scalar()
-        if existing is None:
-            conn.execute(experiment_runs.insert(), {
-                "experiment_id": link.experiment_id, "scenario": link.scenario, "point_id": link.point_id,
-                "replication": link.replication, "run_id": run_id})
-        elif existing != run_id:
-            conn.execute(_MOVE_LINK, {**key, "new_run_id": run_id})
+    def _link(conn: Connection, pairs: Sequence[tuple[int, RunLink]]) -> None:
+        """Insert the links not there yet and move any that point at another run, in a few statements."""
+        for start in range(0, len(pairs), _KEYS_PER_QUERY):
+            chunk = {(link.experiment_id, link.scenario, link.point_id, link.replication): run_id
+                     for run_id, link in pairs[start:start + _KEYS_PER_QUERY]}
+            key_columns = (experiment_runs.c.experiment_id, experiment_runs.c.scenario,
+                           experiment_runs.c.point_id, experiment_runs.c.replication)
+            existing = {tuple(row[:4]): row[4] for row in conn.execute(
+                sa.select(*key_columns, experiment_runs.c.run_id).where(sa.tuple_(*key_columns).in_(list(chunk))))}
+            new = [{"experiment_id": k[0], "scenario": k[1], "point_id": k[2], "replication": k[3], "run_id": r}
+                   for k, r in chunk.items() if k not in existing]
+            if new:
+                conn.execute(experiment_runs.insert(), new)
+            for k, run_id in chunk.items():
+                if k in existing and existing[k] != run_id:
+                    conn.execute(_MOVE_LINK, {"key_experiment_id": k[0], "key_scenario": k[1], "key_point_id": k[2],
+                                              "key_replication": k[3], "new_run_id": run_id})
 
     def save_run(self, result: Any, link: RunLink | None = None, keep_snapshots: bool = True,
                  rows: MetricRows | None = None) -> int:
@@ -635,7 +663,7 @@ class ResultStore:
                     _insert_snapshots(conn, run_id, snapshots)
                 conn.execute(_SET_STORE_SECONDS, {"the_run_id": run_id, "seconds": time.perf_counter() - started})
             if link is not None:
-                self._link(conn, run_id, link)
+                self._link(conn, [(run_id, link)])
             return run_id
 
         return self._write_retrying(work)
@@ -663,7 +691,7 @@ class ResultStore:
                     has_snapshots=False,
                 )).inserted_primary_key[0])
             if link is not None:
-                self._link(conn, run_id, link)
+                self._link(conn, [(run_id, link)])
 
         self._write_retrying(work)
 
