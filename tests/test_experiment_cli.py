@@ -101,11 +101,11 @@ def test_sweep_writes_a_tidy_table(tmp_path):
 def test_lhs_sweep(tmp_path):
     db = f"sqlite:///{tmp_path / 'r.db'}"
     out = tmp_path / "lhs"
-    _ok(run_cli("sweep", "status_quo", "--vary", f"{GAMING}=0.2:1.2", "--vary", f"{MOTIVATION}=0.4:0.8",
+    _ok(run_cli("sweep", "status_quo", "--vary", f"{GAMING}=0.2:1.2", f"{MOTIVATION}=0.4:0.8",  # one --vary, two
                 "--design", "lhs", "--samples", "6", *SMALL, "--workers", "1", "--db", db, "--name", "lhs",
                 "--out", str(out), cwd=tmp_path))
     table = pd.read_csv(out / "sweep.csv")
-    assert len(table) == 6 and table[GAMING].nunique() == 6
+    assert len(table) == 6 and table[GAMING].nunique() == 6 and table[MOTIVATION].nunique() == 6
 
 
 @pytest.mark.parametrize("method, runs", [("sobol", 4 * (3 + 2)), ("morris", 3 * (3 + 1))])

@@ -285,7 +285,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _vary_help() -> str:
     return ("parameter and range, e.g. assumptions.practice.gaming_propensity=0.2:1.2:5 "
-            "(repeatable; `run_sim.py params` lists paths and their allowed ranges)")
+            "(one or more after each --vary, which may be repeated; `run_sim.py params` lists paths and their "
+            "allowed ranges)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -310,7 +311,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Run a grid or Latin hypercube over numeric scenario parameters, REPS "
                                    "replications per point, and write a tidy table of every run.")
     p.add_argument("scenario", help="base scenario: shipped name or YAML path")
-    p.add_argument("--vary", action="append", default=[], required=True, metavar="PATH=LOW:HIGH[:STEPS]",
+    p.add_argument("--vary", action="extend", nargs="+", default=[], required=True, metavar="PATH=LOW:HIGH[:STEPS]",
                    help=_vary_help())
     p.add_argument("--design", choices=("grid", "lhs"), default="grid",
                    help="full grid (STEPS per parameter, default 5) or Latin hypercube (default grid)")
@@ -324,7 +325,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "indices with confidence intervals, or Morris mu* and sigma, for each "
                                    "headline metric at the horizon.")
     p.add_argument("scenario", help="base scenario: shipped name or YAML path")
-    p.add_argument("--vary", action="append", default=[], required=True, metavar="PATH=LOW:HIGH",
+    p.add_argument("--vary", action="extend", nargs="+", default=[], required=True, metavar="PATH=LOW:HIGH",
                    help=_vary_help())
     p.add_argument("--method", choices=("sobol", "morris"), default="sobol", help="(default %(default)s)")
     p.add_argument("--samples", type=int,
