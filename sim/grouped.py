@@ -1,7 +1,7 @@
 """Per-group operations on arrays (practices grouped by consortium) without a Python loop over groups.
 
 The model's rules are written over every practice at once; where a rule works within each consortium
-(a median, an order within each group), these helpers do it with one sort and a few array operations, so the
+(a median, a ranking), these helpers do it with one sort and a few array operations, so the
 cost grows with the number of practices, not with practices times consortia.
 """
 

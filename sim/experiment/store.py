@@ -201,6 +201,8 @@ _LINK_KEY = sa.and_(
     experiment_runs.c.point_id == sa.bindparam("key_point_id"),
     experiment_runs.c.replication == sa.bindparam("key_replication"),
 )
+_LINK_COLUMNS = (experiment_runs.c.experiment_id, experiment_runs.c.scenario, experiment_runs.c.point_id,
+                 experiment_runs.c.replication)
 _MOVE_LINK = experiment_runs.update().where(_LINK_KEY).values(run_id=sa.bindparam("new_run_id"))
 _SET_STORE_SECONDS = runs.update().where(runs.c.id == sa.bindparam("the_run_id")).values(
     store_seconds=sa.bindparam("seconds"))
@@ -593,10 +595,8 @@ class ResultStore:
         for start in range(0, len(pairs), _KEYS_PER_QUERY):
             chunk = {(link.experiment_id, link.scenario, link.point_id, link.replication): run_id
                      for run_id, link in pairs[start:start + _KEYS_PER_QUERY]}
-            key_columns = (experiment_runs.c.experiment_id, experiment_runs.c.scenario,
-                           experiment_runs.c.point_id, experiment_runs.c.replication)
             existing = {tuple(row[:4]): row[4] for row in conn.execute(
-                sa.select(*key_columns, experiment_runs.c.run_id).where(sa.tuple_(*key_columns).in_(list(chunk))))}
+                sa.select(*_LINK_COLUMNS, experiment_runs.c.run_id).where(sa.tuple_(*_LINK_COLUMNS).in_(list(chunk))))}
             new = [{"experiment_id": k[0], "scenario": k[1], "point_id": k[2], "replication": k[3], "run_id": r}
                    for k, r in chunk.items() if k not in existing]
             if new:
