@@ -1,4 +1,8 @@
-"""Computing the quarterly metrics (:data:`sim.metrics.METRICS`) from the model's arrays."""
+"""The model's outputs: quarterly metrics (:data:`sim.metrics.METRICS`) and yearly practice snapshots.
+
+Everything here reads the model's public state (its arrays, ``flows``, ``outcome_outliers``,
+``convergence``) and :mod:`sim.derived`; nothing private, so the processes can change freely behind it.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +11,32 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim import derived
+from sim.metrics import METRIC_NAMES
+from sim.processes import FLOW_KEYS
+from sim.state import CONTRACT_NAMES
+
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
 
-# Metrics accumulated as flows during a quarter (money and counts of events), reset each quarter.
-FLOW_KEYS: tuple[str, ...] = (
-    "qof_payments_gbp",
-    "quality_premium_gbp",
-    "core_funding_gbp",
-    "prescribing_spend_gbp",
-    "unwarranted_prescribing_gbp",
-    "acsc_cost_gbp",
-    "management_cost_gbp",
-    "review_cost_gbp",
-    "reviews",
-    "successful_challenges",
-    "escalations",
-    "remedial_notices",
-    "terminations",
-    "closures",
-    "new_entrants",
+# Columns of the yearly practice-level snapshot.
+SNAPSHOT_COLUMNS: tuple[str, ...] = (
+    "quarter",
+    "practice_id",
+    "consortium_id",
+    "contract",
+    "list_size",
+    "deprivation",
+    "quality",
+    "achievement",
+    "recorded_achievement",
+    "exception_rate",
+    "outcome_per_1000",
+    "expected_outcome_per_1000",
+    "prescribing_per_head_gbp",
+    "autonomy",
+    "reserves_gbp",
 )
 
 
@@ -76,9 +85,9 @@ def compute_metrics(model: CommissioningModel) -> dict[str, float]:
     y10, y90 = percentiles_of_sorted(np.sort(y), (0.1, 0.9))
     most, least = np.flatnonzero(dep >= 0.8), np.flatnonzero(dep < 0.2)
     lists_most, lists_least = lists[most], lists[least]
-    rx = model.warranted_rx_gbp + ps.unwarranted_gbp[rows]
+    rx = derived.prescribing_per_head(model)[rows]
     balance = cs.balance_ytd_gbp
-    flows = model._flows
+    flows = model.flows
     out: dict[str, float] = {
         "quality_mean": _weighted_mean(q, lists, patients),
         "quality_sd": float(q.std()),
@@ -96,7 +105,7 @@ def compute_metrics(model: CommissioningModel) -> dict[str, float]:
         "outcome_p90": y90,
         "deprivation_gap": _weighted_mean(y[most], lists_most) - _weighted_mean(y[least], lists_least),
         "deprivation_gap_quality": _weighted_mean(q[least], lists_least) - _weighted_mean(q[most], lists_most),
-        "funnel_outliers": float(model._outcome_outliers),
+        "funnel_outliers": float(model.outcome_outliers),
         "prescribing_per_head_gbp": _weighted_mean(rx, lists, patients),
         "consortium_balance_gbp": float(balance.sum()),
         "consortia_in_deficit": float((balance < 0).sum()),
@@ -162,3 +171,69 @@ class SnapshotRecorder:
             # Names by taking from a short string array: no Python string per row.
             columns[col] = pd.array(list(names), dtype="str").take(columns[col])
         return pd.DataFrame(columns, copy=False)
+
+
+def snapshot(model: CommissioningModel) -> dict[str, np.ndarray]:
+    """The open practices' snapshot columns (:data:`SNAPSHOT_COLUMNS`) now, as arrays."""
+    ps, n = model.practices, model.practices.n
+    rows = np.flatnonzero(ps.open[:n])
+    return {
+        "quarter": np.full(rows.size, model.quarter),
+        "practice_id": rows,
+        "consortium_id": ps.consortium[rows],
+        "contract": ps.contract[rows],  # codes; named by the recorder
+        "list_size": ps.list_size[rows],
+        "deprivation": ps.deprivation[rows],
+        "quality": ps.quality[rows],
+        "achievement": ps.achievement[rows],
+        "recorded_achievement": ps.recorded_achievement[rows],
+        "exception_rate": ps.exception_rate[rows],
+        "outcome_per_1000": ps.outcome_per_1000[rows],
+        "expected_outcome_per_1000": derived.expected_outcome(model)[rows],
+        "prescribing_per_head_gbp": derived.prescribing_per_head(model)[rows],
+        "autonomy": ps.autonomy[rows],
+        "reserves_gbp": ps.reserves_gbp[rows],
+    }
+
+
+class Observer:
+    """A run's outputs as it goes: a metrics row every quarter, a practice snapshot every year end.
+
+    Args:
+        start_year: the first financial year (names the rows of :meth:`metrics_frame`).
+        snapshots: collect the yearly snapshots (else :meth:`snapshot_frame` is empty).
+        rows_hint: rows to allocate for the snapshots (see :class:`SnapshotRecorder`).
+    """
+
+    def __init__(self, start_year: int, snapshots: bool, rows_hint: int) -> None:
+        self.start_year = start_year
+        self.keep_snapshots = snapshots
+        self._metric_rows: list[np.ndarray] = []
+        self._snapshots = SnapshotRecorder(
+            SNAPSHOT_COLUMNS, rows_hint if snapshots else 1, names={"contract": CONTRACT_NAMES}
+        )
+
+    def record(self, model: CommissioningModel) -> None:
+        """Record the quarter just stepped (quarter 0: the starting state)."""
+        values = compute_metrics(model)
+        self._metric_rows.append(np.array([values[name] for name in METRIC_NAMES]))
+        if self.keep_snapshots and model.quarter % 4 == 0:
+            self._snapshots.append(snapshot(model))
+
+    def metrics_frame(self) -> pd.DataFrame:
+        """Quarterly metrics, quarter 0 being the starting state (see :data:`sim.metrics.METRICS`)."""
+        values = pd.DataFrame(np.vstack(self._metric_rows), columns=list(METRIC_NAMES))
+        quarters = np.arange(len(self._metric_rows))
+        fy = self.start_year + np.maximum(quarters - 1, 0) // 4
+        head = pd.DataFrame(
+            {
+                "quarter": quarters,
+                "time_years": quarters / 4.0,
+                "financial_year": [f"{y}/{(y + 1) % 100:02d}" for y in fy],
+            }
+        )
+        return pd.concat([head, values], axis=1)
+
+    def snapshot_frame(self) -> pd.DataFrame:
+        """Practice rows at quarter 0 and each year end (:data:`SNAPSHOT_COLUMNS`)."""
+        return self._snapshots.frame()

@@ -15,29 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from sim.observe import SNAPSHOT_COLUMNS
 from sim.params import Scenario
 from sim.scenario import scenario_dict, scenario_hash
 from sim.version import MODEL_VERSION, code_version, package_versions
 
-# Columns of the yearly practice-level snapshot.
-SNAPSHOT_COLUMNS: tuple[str, ...] = (
-    "quarter",
-    "practice_id",
-    "consortium_id",
-    "contract",
-    "list_size",
-    "deprivation",
-    "quality",
-    "achievement",
-    "recorded_achievement",
-    "exception_rate",
-    "outcome_per_1000",
-    "expected_outcome_per_1000",
-    "prescribing_per_head_gbp",
-    "autonomy",
-    "reserves_gbp",
-)
-
+__all__ = ["SNAPSHOT_COLUMNS", "RunResult", "run", "run_metadata"]
 
 @dataclass(frozen=True)
 class RunResult:

@@ -138,7 +138,7 @@ def test_closed_practices_leave_the_agent_set():
     from sim.agents.practice import redistribute_list
 
     redistribute_list(model.practices, model.practices.n, rows)
-    model._drop_views(rows)
+    model.drop_views(rows)
     assert len(model.agents_by_type[Practice]) == len(practices)  # same live set object
     assert all(p.row not in (0, 1) for p in model.agents_by_type[Practice])
 

@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.agents import consortium as cons_rules
+from sim.derived import prescribing_per_head
 from sim.grouped import grouped_median
 from sim.incentives import _INDICATOR_QUANTILES, process_points_share
 from sim.model import CommissioningModel
 from sim.observe import percentiles_of_sorted
 from sim.params import QOF
+from sim.processes import market
 from sim.runner import run
 
 # A scenario where every mechanism is busy: delegation, challenge, terminations, many new providers.
@@ -146,13 +148,13 @@ def test_funnel_ignores_closed_practices_exactly():
     ps, n = model.practices, model.practices.n
     closing = np.array([0, 5, 9])
     ps.open[closing] = False
-    funnel = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), model._prescribing_per_head())
+    funnel = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), prescribing_per_head(model))
     for z in (funnel.outcome, funnel.achievement, funnel.prescribing):
         assert np.all(z[closing] == -np.inf) and np.isfinite(np.delete(z, closing)).all()
     # Closed practices do not move anyone else's score: compare with their lists and admissions zeroed.
     ps.list_size[closing] = 0.0
     ps.admissions_last4[:, closing] = 0.0
-    again = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), model._prescribing_per_head())
+    again = cons_rules.funnel_scores(ps, n, model.n_consortia, np.full(n, 15.0), prescribing_per_head(model))
     assert np.array_equal(funnel.achievement, again.achievement)
     assert np.array_equal(funnel.prescribing, again.prescribing)
 
@@ -164,7 +166,7 @@ def test_new_providers_start_at_the_mean_quality_of_the_practices_staying():
     ps, n = model.practices, model.practices.n
     cons = ps.consortium[:n]
     leaving = np.sort(np.r_[np.flatnonzero(cons == 0)[:3], np.flatnonzero(cons == 1)[:1]])
-    got = model._mean_quality_staying(leaving)
+    got = market.mean_quality_staying(model, leaving)
     for c in (0, 1, 2):
         staying = ps.open[:n] & (cons == c)
         staying[leaving] = False
@@ -172,17 +174,18 @@ def test_new_providers_start_at_the_mean_quality_of_the_practices_staying():
         assert got[c] == pytest.approx(expected, rel=1e-13)
 
 
-def test_entrants_open_at_their_consortium_mean_quality():
+def test_entrants_open_at_their_consortium_mean_quality(monkeypatch):
     model = CommissioningModel(small(*BUSY, quarters=4), seed=5)
     seen: dict[str, np.ndarray | int] = {}
-    procure = model._procure_entrants
+    procure = market.procure_entrants
 
-    def spy() -> None:  # the year end's own call, with what the consortia looked like just before
-        seen["mean"], seen["first_new"] = model._mean_quality_staying(np.empty(0, dtype=np.intp)), model.practices.n
-        procure()
-        seen["last_new"] = model.practices.n
+    def spy(m: CommissioningModel, entrant_z: np.ndarray) -> None:  # the year end's own call, as it found things
+        seen["mean"] = market.mean_quality_staying(m, np.empty(0, dtype=np.intp))
+        seen["first_new"] = m.practices.n
+        procure(m, entrant_z)
+        seen["last_new"] = m.practices.n
 
-    model._procure_entrants = spy
+    monkeypatch.setattr(market, "procure_entrants", spy)
     model.run_quarters(4)  # one financial year: the entrants open at its end
     ps, new = model.practices, np.arange(seen["first_new"], seen["last_new"])
     assert new.size > 5 and ps.entrant[new].all()

@@ -1,0 +1,189 @@
+"""Market: contract actions, terminations and replacement, new entrants, closures, patient choice, and
+the board's yearly delegation review.
+
+Providers leave (terminated by the board, or closing after repeated losses) and new APMS providers
+enter; a consortium always keeps at least one open practice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.agents import practice as rules
+from sim.grouped import grouped_median
+from sim.population import bounded_score
+from sim.state import APMS
+
+if TYPE_CHECKING:
+    from sim.model import CommissioningModel
+
+FLOWS: tuple[str, ...] = ("remedial_notices", "terminations", "closures", "new_entrants")
+
+# Spread of entrants' motivation and improvement capacity (assumption: as for the starting population's
+# defaults; autonomy takes its spread from the assumptions).
+ENTRANT_MOTIVATION_SD = 0.15
+ENTRANT_CAPACITY_SD = 0.12
+
+# Columns a new provider copies from the practice whose area it serves.
+_COPIED: tuple[str, ...] = (
+    "deprivation", "frailty", "effort_improve", "effort_record", "effort_prescribing", "recording",
+    "exception_rate", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
+    "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
+)
+
+
+def year_end(model: CommissioningModel) -> None:
+    """Contract actions (always the board's), new providers, patient choice; then, the financial year
+    closing, the board reviews delegation."""
+    ps, cs, lv = model.practices, model.consortia, model.levers
+    entrant_z = model.draw("entry", (3, ps.capacity), "normal")  # this year's block of entrant traits
+    noticed, terminated = model.board.contract_actions(model.draw("inspection", ps.capacity, "normal"))
+    model.flows["remedial_notices"] = float(noticed.size)
+    terminated = keep_one_per_consortium(model, terminated)
+    model.flows["terminations"] = float(terminated.size)
+    replace_or_disperse(model, terminated, entrant_z)
+
+    procure_entrants(model, entrant_z)
+    rules.patient_choice(
+        ps, ps.n, model.n_consortia, lv.patient_choice.switching_rate_per_year, lv.patient_choice.quality_sensitivity
+    )
+
+    cs.deficit_last_year = cs.balance_ytd_gbp < 0
+    cs.delegated = model.board.decide_delegation(first=False, noise=model.draw("board", cs.count, "normal"))
+
+
+def keep_one_per_consortium(model: CommissioningModel, rows: np.ndarray) -> np.ndarray:
+    """Drop from ``rows`` any practice whose closure would leave its consortium with none open."""
+    if rows.size == 0:
+        return rows
+    ps, n = model.practices, model.practices.n
+    open_count = np.bincount(ps.consortium[:n], weights=ps.open[:n].astype(float), minlength=model.n_consortia)
+    closing = np.bincount(ps.consortium[rows], minlength=model.n_consortia)
+    ok = open_count - closing >= 1
+    return rows[ok[ps.consortium[rows]]]
+
+
+def replace_or_disperse(model: CommissioningModel, leaving: np.ndarray, entrant_z: np.ndarray) -> None:
+    """A terminated contract's list goes to a new provider where barriers allow, else to neighbours.
+
+    New providers open in row order while spare rows last; the rest of the lists disperse.
+    """
+    ps = model.practices
+    replace = model.board.replaces_terminated(model.draw("entry", ps.capacity))[: leaving.size]
+    replaced = leaving[replace][: ps.capacity - ps.n]
+    if replaced.size:
+        list_size = ps.list_size[replaced].copy()
+        quality = mean_quality_staying(model, leaving)[ps.consortium[replaced]]
+        open_entrants(model, ps.consortium[replaced], list_size, replaced, quality, entrant_z)
+        ps.list_size[replaced] = 0.0
+        ps.open[replaced] = False
+    disperse = leaving[~np.isin(leaving, replaced)]
+    rules.redistribute_list(ps, ps.n, disperse)
+    model.drop_views(leaving)
+
+
+def mean_quality_staying(model: CommissioningModel, leaving: np.ndarray) -> np.ndarray:
+    """Each consortium's list-weighted mean quality over its open practices not in ``leaving``: where a
+    new provider starts (it takes over patients, not a practice's record). A consortium with no one
+    staying gets the national mean."""
+    ps, n, count = model.practices, model.practices.n, model.n_consortia
+    staying = ps.open[:n].copy()
+    staying[leaving] = False
+    cons = ps.consortium[:n]
+    lists = np.where(staying, ps.list_size[:n], 0.0)
+    weighted = np.bincount(cons, weights=lists * ps.quality[:n], minlength=count)
+    patients = np.bincount(cons, weights=lists, minlength=count)
+    national = weighted.sum() / patients.sum()
+    return np.divide(weighted, patients, out=np.full(count, national), where=patients > 0)
+
+
+def procure_entrants(model: CommissioningModel, entrant_z: np.ndarray) -> None:
+    """New APMS providers take patients from the below-median practices of their consortium.
+
+    At most one per consortium a year, so all consortia are handled at once: per-consortium medians,
+    donor totals and list sizes come from grouped array operations, not a loop over consortia.
+    """
+    ps, n, count = model.practices, model.practices.n, model.n_consortia
+    open_ = ps.open[:n]
+    cons = ps.consortium[:n]
+    per_cons = np.bincount(cons, weights=open_.astype(float), minlength=count)
+    wanted = model.board.entrants_wanted(model.draw("entry", count), per_cons)
+    entering = np.flatnonzero(wanted.astype(bool) & (per_cons >= 2))[: ps.capacity - ps.n]
+    if entering.size == 0:
+        return
+    members = np.flatnonzero(open_)
+    quality = ps.quality[:n]
+    median = grouped_median(quality[members], cons[members], count)
+    donors = np.flatnonzero(open_ & np.isin(cons, entering) & (quality <= median[cons]))
+    donor_cons, donor_lists = cons[donors], ps.list_size[donors]
+    share = model.levers.market_entry.entrant_list_share
+    take = share * model.consortia.population[donor_cons] * donor_lists / np.bincount(
+        donor_cons, weights=donor_lists, minlength=count
+    )[donor_cons]
+    take = np.minimum(take, 0.5 * donor_lists)
+    list_size = np.bincount(donor_cons, weights=take, minlength=count)[entering]
+    first_donor = np.full(count, -1)
+    first_donor[donor_cons[::-1]] = donors[::-1]  # the lowest row of each consortium's donors
+    start_quality = mean_quality_staying(model, np.empty(0, dtype=np.intp))[entering]
+    open_entrants(model, entering, list_size, first_donor[entering], start_quality, entrant_z)
+    ps.list_size[donors] -= take
+
+
+def open_entrants(
+    model: CommissioningModel,
+    consortium: np.ndarray,
+    list_size: np.ndarray,
+    like_rows: np.ndarray,
+    quality: np.ndarray,
+    entrant_z: np.ndarray,
+) -> np.ndarray:
+    """Open new APMS practices, one per element, with ``list_size`` patients (taken by the caller from
+    ``like_rows`` and their neighbours) and starting ``quality``; the caller leaves enough spare rows.
+
+    Each serves the same kind of area as its ``like_rows`` practice (deprivation, case mix) but is a
+    new organisation: autonomy, motivation and capacity come from this year's block of entrant draws
+    ``entrant_z`` (3 x capacity standard normals, indexed by row to keep random streams aligned).
+    Returns the new rows.
+    """
+    ps, b = model.practices, model.assumptions.practice
+    rows = ps.add_rows(consortium.size)
+    for name in _COPIED:
+        column = getattr(ps, name)
+        column[rows] = column[like_rows]
+    ps.open[rows] = True
+    ps.entrant[rows] = True
+    ps.consortium[rows] = consortium
+    ps.contract[rows] = APMS
+    ps.list_size[rows] = list_size
+    z = entrant_z[:, rows]
+    ps.autonomy[rows] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
+    ps.motivation[rows] = bounded_score(b.motivation_mean, ENTRANT_MOTIVATION_SD, z[1])
+    ps.improvement_capacity[rows] = bounded_score(b.capacity_mean, ENTRANT_CAPACITY_SD, z[2])
+    # It starts with the local effort split, scaled to its own capacity (it adapts from there).
+    scale = ps.improvement_capacity[rows] / np.maximum(ps.improvement_capacity[like_rows], 1e-12)
+    for name in ("effort_improve", "effort_record", "effort_prescribing"):
+        getattr(ps, name)[rows] *= scale
+    ps.quality[rows] = quality
+    ps.quality_baseline[rows] = rules.equilibrium_baseline(ps, ps.n, model.assumptions)[rows]
+    ps.fixed_cost_gbp[rows] = ps.fixed_cost_gbp[like_rows] * list_size / np.maximum(ps.list_size[like_rows], 1.0)
+    ps.admissions_last4[:, rows] = ps.outcome_per_1000[rows] * list_size / 4000.0
+    ps.reserves_gbp[rows] = 0.0
+    ps.qof_income_last_gbp[rows] = 0.0
+    model.flows["new_entrants"] += float(rows.size)
+    model.add_views(rows)
+    return rows
+
+
+def close_insolvent(model: CommissioningModel) -> None:
+    """Practices in loss for ``closure_after_quarters`` quarters running close; their lists disperse."""
+    ps, n = model.practices, model.practices.n
+    closing = np.flatnonzero(
+        ps.open[:n] & (ps.negative_quarters[:n] >= model.assumptions.practice.closure_after_quarters)
+    )
+    closing = keep_one_per_consortium(model, closing)
+    if closing.size:
+        rules.redistribute_list(ps, n, closing)
+        model.drop_views(closing)
+    model.flows["closures"] += float(closing.size)
