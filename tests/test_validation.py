@@ -23,10 +23,40 @@ from sim.calibration.calibrate import (
     read_parameter_file,
     write_parameter_file,
 )
-from sim.calibration.checks import CHECKS, CHECKS_BY_ID, Band, Check, fixed, passes, published_range, relative
-from sim.calibration.studies import STUDIES, Settings, _scenario, challenge, explicit_paths, history, premium
-from sim.calibration.targets import DEFAULT_TARGETS_FILE, CalibrationError, load_targets
-from sim.calibration.validate import ValidationReport, evaluate, mean_interval, validate
+from sim.calibration.checks import (
+    CHECKS,
+    CHECKS_BY_ID,
+    Band,
+    Check,
+    fixed,
+    passes,
+    published_range,
+    ratio_to,
+    relative,
+    widened,
+)
+from sim.calibration.studies import (
+    STUDIES,
+    Settings,
+    _scenario,
+    between_share,
+    challenge,
+    cross_practice_slope,
+    distribution,
+    explicit_paths,
+    history,
+    premium,
+)
+from sim.calibration.targets import DEFAULT_TARGETS_FILE, CalibrationError, Target, load_targets
+from sim.calibration.validate import (
+    CheckResult,
+    ValidationReport,
+    evaluate,
+    mean_interval,
+    summary_counts,
+    summary_line,
+    validate,
+)
 from sim.scenario import load_scenario
 
 SHARED_TARGETS = ROOT.parent / "shared" / "data" / "calibration_targets.csv"
@@ -46,8 +76,28 @@ def test_shipped_targets_load_with_values_ranges_and_sources():
 
 
 @pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="the shared data folder is not beside the project")
-def test_shipped_targets_are_the_shared_figures():
-    assert load_targets(SHARED_TARGETS) == load_targets(DEFAULT_TARGETS_FILE)
+def test_shipped_targets_extend_the_shared_figures():
+    """Every shared row is in the project copy unchanged, in the same order; the project adds rows after."""
+    shared, shipped = load_targets(SHARED_TARGETS), load_targets(DEFAULT_TARGETS_FILE)
+    assert {k: shipped[k] for k in shared} == shared
+    assert list(shipped)[: len(shared)] == list(shared)
+    assert len(shipped) > len(shared)
+
+
+def test_every_target_has_a_figure_and_a_source():
+    for tid, t in load_targets().items():
+        assert t.has_value or t.has_range, tid
+        assert t.source, tid
+
+
+@pytest.mark.skipif(not SHARED_TARGETS.exists(), reason="the shared data folder is not beside the project")
+def test_project_targets_are_documented_in_the_evidence_page():
+    doc = (ROOT / "docs" / "evidence.md").read_text()
+    shared = load_targets(SHARED_TARGETS)
+    for tid, t in load_targets().items():
+        if tid not in shared:
+            assert len(t.source) > 20, tid
+            assert f"`{tid}`" in doc, f"docs/evidence.md does not describe target {tid}"
 
 
 def test_every_check_resolves_against_the_shipped_targets():
@@ -88,6 +138,20 @@ def test_band_rules():
     assert fixed(1.0, 0.0, 2.0, "why")(None) == Band(1.0, 0.0, 2.0, "why")
 
 
+def _target(value=math.nan, low=math.nan, high=math.nan) -> Target:
+    return Target("t", "pattern", "m", "2014", value, low, high, "share", "a source")
+
+
+def test_widened_and_ratio_band_rules():
+    band = widened(0.01, "why")(_target(0.053, 0.052, 0.0534))
+    assert (band.low, band.high) == pytest.approx((0.042, 0.0634)) and band.reference == 0.053
+    with pytest.raises(CalibrationError, match="no low/high range"):
+        widened(0.01, "why")(_target(0.05))
+    ratio = ratio_to(8245, "why")(_target(7779, 7779, 7875))
+    assert (ratio.low, ratio.high) == pytest.approx((7779 / 8245, 7875 / 8245))
+    assert ratio_to(100, "why")(_target(110)).low == pytest.approx(1.1)
+
+
 def test_counts_and_totals_scale_with_the_simulated_share():
     targets = load_targets()
     chk = CHECKS_BY_ID["qof_spend_year1"]
@@ -108,6 +172,54 @@ def test_evaluate_judges_the_mean_over_replications():
     assert result.value == pytest.approx(0.061) and result.ci_low < 0.061 < result.ci_high
 
 
+def _result(kind: str, value: float) -> CheckResult:
+    chk = Check(f"{kind}{value}", "t", "status_quo", "x", None, fixed(0.5, 0.0, 1.0, "why"), "g", kind=kind)  # type: ignore[arg-type]
+    return CheckResult(chk, Band(0.5, 0.0, 1.0, "why"), value, math.nan, math.nan, 1)
+
+
+def test_a_check_outside_its_band_fails_and_info_rows_outside_are_counted():
+    results = [_result("check", 0.5), _result("check", 1.5), _result("check", float("nan")),
+               _result("info", 0.5), _result("info", 2.0), _result("info", -1.0)]
+    assert [r.status for r in results] == ["pass", "fail", "fail", "info", "info", "info"]
+    assert [r.verdict for r in results[3:]] == ["info", "info, outside band", "info, outside band"]
+    assert summary_counts(results) == {"passed": 1, "failed": 2, "info": 3, "info_outside": 2}
+    assert summary_line(results) == "1 passed, 2 failed, 3 for information (2 outside their band)"
+    assert summary_line(results[:1]) == "1 passed, 0 failed, 0 for information (0 outside their band)"
+
+
+def test_report_summary_names_the_info_rows_outside_their_band(tmp_path):
+    results = [_result("check", 0.5), _result("info", 2.0)]
+    report = ValidationReport(results, {"status_quo": pd.DataFrame({"seed": [1]})}, Settings(), 1, 1, 0.0, "t")
+    assert report.passed and [r.check.id for r in report.info_outside] == ["info2.0"]
+    assert report.markdown().rstrip().endswith("1 passed, 0 failed, 1 for information (1 outside their band).")
+    assert "| info, outside band |" in report.markdown()
+    folder = report.write(tmp_path / "v")
+    meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["info_outside_band"] == ["info2.0"] and meta["summary"].endswith("(1 outside their band)")
+    assert pd.read_csv(folder / "validation.csv")["in_band"].tolist() == [True, False]
+
+
+def test_info_rows_are_few_and_say_why_they_are_not_claimed():
+    info = [c for c in CHECKS if c.kind == "info"]
+    assert all(len(c.note) > 30 for c in info), [c.id for c in info if len(c.note) <= 30]
+    # What the model claims to reproduce is checked, not shown for information.
+    for claimed in ("quality_drift", "closures_status_quo", "exception_gaming_slope", "reported_q25_2004",
+                    "reported_q75_2004", "acsc_area_ratio"):
+        assert CHECKS_BY_ID[claimed].kind == "check", claimed
+
+
+def test_every_distribution_and_trend_of_issue_9_has_a_check():
+    wanted = {
+        "qof_points_sd", "qof_points_iqr", "qof_points_p1", "qof_share_below_90", "qof_share_at_max",
+        "exception_median", "exception_iqr", "exception_p95", "exception_slope", "exception_gaming_slope",
+        "acsc_between_share", "prescribing_between_share", "practices_trend", "list_mean_trend",
+        "achievement_stability", "closures_early", "closures_final_year", "reserves_trend_year5",
+        "reserves_trend_end", "pre_qof_trend", "third_year_gain", "quality_drift",
+    }
+    assert wanted <= set(CHECKS_BY_ID)
+    assert all(CHECKS_BY_ID[c].kind == "check" for c in wanted)
+
+
 def test_mean_interval():
     mean, lo, hi = mean_interval([1.0, 2.0, 3.0])
     assert mean == 2.0
@@ -117,6 +229,41 @@ def test_mean_interval():
 
 
 # ------------------------------------------------------------------------------------------ studies
+
+
+def test_between_share_and_slope_on_known_data():
+    groups = np.repeat([0, 1, 2], 4)
+    assert between_share(np.repeat([1.0, 2.0, 3.0], 4), groups) == pytest.approx(1.0)  # all between
+    within = np.tile([1.0, 2.0, 3.0, 4.0], 3)
+    assert between_share(within, groups) == pytest.approx(0.0)  # all within
+    mixed = np.repeat([0.0, 0.0, 3.0], 4) + np.tile([-1.0, 1.0, -1.0, 1.0], 3)
+    assert between_share(mixed, groups) == pytest.approx(24.0 / (24.0 + 12.0))  # SS between 24, within 12
+    assert math.isnan(between_share(np.ones(6), np.repeat([0, 1], 3)))
+    assert cross_practice_slope(np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.31, 1.62])) == pytest.approx(0.31)
+    assert math.isnan(cross_practice_slope(np.ones(3), np.arange(3.0)))
+
+
+def test_distribution_observations_from_a_snapshot():
+    rng = np.random.default_rng(0)
+    n = 400
+    exc = rng.uniform(0.03, 0.08, n)
+    snap = pd.DataFrame({
+        "achievement": np.r_[np.ones(20), np.full(40, 0.85), np.full(n - 60, 0.95)],
+        "exception_rate": exc,
+        "recorded_achievement": 0.8 + 0.31 * exc,
+        "outcome_per_1000": np.repeat([10.0, 20.0], n // 2),
+        "expected_outcome_per_1000": np.repeat([10.0, 20.0], n // 2),
+        "consortium_id": np.repeat([0, 1], n // 2),
+        "prescribing_per_head_gbp": rng.normal(160, 10, n),
+    })
+    obs = distribution(snap, "y1")
+    assert obs["qof_share_at_max_y1"] == pytest.approx(20 / n)
+    assert obs["qof_share_below_90_y1"] == pytest.approx(40 / n)
+    assert obs["exception_slope_y1"] == pytest.approx(0.31)
+    assert obs["acsc_between_share_y1"] == pytest.approx(1.0)  # rates differ only between the two consortia
+    assert obs["acsc_ratio_between_share_y1"] != obs["acsc_ratio_between_share_y1"]  # O/E constant: NaN
+    assert obs["prescribing_between_share_y1"] < 0.05
+    assert 0.03 < obs["exception_median_y1"] < 0.08 and obs["exception_iqr_y1"] > 0.01
 
 
 def test_overrides_act_as_defaults_and_scoped_overrides_win():

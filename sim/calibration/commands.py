@@ -61,19 +61,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     for col, just in (("check", "left"), ("target", "right"), ("model [95% interval]", "right"),
                       ("tolerance", "right"), ("result", "left")):
         table.add_column(col, justify=just)  # type: ignore[arg-type]
-    colour = {"pass": "green", "fail": "bold red", "info": "dim"}
+    colour = {"pass": "green", "fail": "bold red", "info": "dim", "info, outside band": "yellow"}
     for r in report.results:
         ci = f" [{format_number(r.ci_low)}, {format_number(r.ci_high)}]" if not math.isnan(r.ci_low) else ""
         table.add_row(
             escape(r.check.title), format_number(r.band.reference), f"{format_number(r.value)}{ci}",
-            f"{format_number(r.band.low)} to {format_number(r.band.high)}", f"[{colour[r.status]}]{r.status}[/]",
+            f"{format_number(r.band.low)} to {format_number(r.band.high)}", f"[{colour[r.verdict]}]{r.verdict}[/]",
         )
     console.print(table)
     folder = report.write(Path(out))
-    n_pass = sum(r.status == "pass" for r in report.results)
     console.print(
-        f"{n_pass} passed, {len(report.failed)} failed, {sum(r.status == 'info' for r in report.results)} for "
-        f"information, in {report.elapsed_seconds:.1f} s. Table and chart in [bold]{folder}[/bold]"
+        f"{report.summary()}, in {report.elapsed_seconds:.1f} s. Table and chart in [bold]{folder}[/bold]"
     )
     if report.failed:
         console.print("[bold red]Failed:[/] " + ", ".join(r.check.id for r in report.failed))

@@ -5,9 +5,13 @@ between its runs are paired: common random numbers) that returns named *observat
 checks in :mod:`sim.calibration.checks` compare observations with published figures. Studies are
 top-level functions of ``(settings, seed)`` so that they can run in worker processes.
 
-- ``status_quo``: the status-quo scenario at the settings' scale, for its full length (ten years).
+- ``status_quo``: the status-quo scenario at the settings' scale, for its full length (ten years): the
+  population and money at the start, the distributions across practices in year 1 (QOF points,
+  exception reporting, their association, the between-consortium share of admissions and prescribing),
+  and the path over 2011-2015 and to the end (practices, list sizes, achievement, closures, reserves).
 - ``delegation``: the delegation scenario, for contract actions under peer review.
-- ``history``: ``history/qof_2004`` (QOF introduced in April 2004) and its counterfactual without QOF.
+- ``history``: ``history/qof_2004`` (QOF introduced in April 2004) and its counterfactual without QOF,
+  which stands in for the pre-QOF secular trend (gains are read above it in years 1 and 3).
 - ``challenge``: delegation with peer challenge on against off; practices first challenged successfully in
   year one are followed for a year.
 - ``premium``: the status quo with and without a GBP 5 a head premium on prescribing kept by consortia.
@@ -115,6 +119,75 @@ def _log_ratio_by_deprivation(snap: pd.DataFrame, adjust_quality: bool) -> float
     return float(np.exp(beta[1] * 0.8))
 
 
+def between_share(values: np.ndarray, groups: np.ndarray) -> float:
+    """Share of the variation across practices that lies between groups (consortia): the between-group
+    sum of squares over the total (eta squared), practices unweighted; NaN with no variation."""
+    values = np.asarray(values, dtype=float)
+    codes, inverse = np.unique(np.asarray(groups), return_inverse=True)
+    total = float(((values - values.mean()) ** 2).sum())
+    if total <= 0.0 or codes.size < 2:
+        return float("nan")
+    counts = np.bincount(inverse)
+    means = np.bincount(inverse, weights=values) / counts
+    between = float((counts * (means - values.mean()) ** 2).sum())
+    return between / total
+
+
+def cross_practice_slope(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares slope of ``y`` on ``x`` across practices (NaN if ``x`` does not vary)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.size < 2 or np.ptp(x) == 0.0:
+        return float("nan")
+    return float(np.polyfit(x, y, 1)[0])
+
+
+# Achievement at or above this share of the points counts as the maximum: 999.5 of 1,000 points, i.e.
+# the full 1,000 once rounded to whole points, as the published counts of practices at the maximum are.
+AT_MAXIMUM = 0.9995
+
+
+def distribution(snap: pd.DataFrame, suffix: str) -> dict[str, float]:
+    """Cross-practice distribution observations of one snapshot: QOF points, exception reporting, the
+    association of the two, and the between-consortium share of admissions and prescribing."""
+    ach = snap["achievement"].to_numpy()
+    exc = snap["exception_rate"].to_numpy()
+    rate = snap["outcome_per_1000"].to_numpy()
+    expected = snap["expected_outcome_per_1000"].to_numpy()
+    cons = snap["consortium_id"].to_numpy()
+    q25, q75 = np.percentile(ach, [25, 75])
+    e25, e50, e75, e95 = np.percentile(exc, [25, 50, 75, 95])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(expected > 0, rate / expected, np.nan)
+    ok = np.isfinite(ratio)
+    out = {
+        "qof_points_sd": float(ach.std()),
+        "qof_points_q25": float(q25),
+        "qof_points_q75": float(q75),
+        "qof_points_iqr": float(q75 - q25),
+        "qof_points_p1": float(np.percentile(ach, 1)),
+        "qof_points_p5": float(np.percentile(ach, 5)),
+        "qof_points_p10": float(np.percentile(ach, 10)),
+        "qof_points_max": float(ach.max()),
+        "qof_share_below_90": float(np.mean(ach < 0.90)),
+        "qof_share_at_max": float(np.mean(ach >= AT_MAXIMUM)),
+        "qof_share_near_max": float(np.mean(ach >= 0.995)),
+        "exception_median": float(e50),
+        "exception_q25": float(e25),
+        "exception_q75": float(e75),
+        "exception_iqr": float(e75 - e25),
+        "exception_p95": float(e95),
+        "exception_slope": cross_practice_slope(exc, snap["recorded_achievement"].to_numpy()),
+        "acsc_between_share": between_share(rate, cons),
+        "acsc_ratio_between_share": between_share(ratio[ok], cons[ok]) if ok.sum() > 1 else float("nan"),
+        "prescribing_between_share": between_share(snap["prescribing_per_head_gbp"].to_numpy(), cons),
+    }
+    return {f"{key}_{suffix}": value for key, value in out.items()}
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else float("nan")
+
+
 # ------------------------------------------------------------------------------------------ studies
 
 
@@ -181,6 +254,30 @@ def status_quo(settings: Settings, seed: int) -> dict[str, float]:
         "terminations_per_year": per_year("terminations"),
         "closures_per_year": per_year("closures"),
         "quality_drift_per_year": (_at(m, "quality_mean", last) - _at(m, "quality_mean", 0)) / max(years, 1),
+        **distribution(year1, "year1"),
+        **_trends(result, m, last),
+    }
+
+
+def _trends(result: Any, m: pd.DataFrame, last: int) -> dict[str, float]:
+    """The status quo's path over 2011-2015 (years 1-5, where the published trends are) and to the end:
+    practice numbers, list sizes, QOF achievement, closures and practices' reserves."""
+    early = min(20, last)  # the end of year 5
+    four = min(16, last)  # the end of year 4 (2014/15)
+    years_early = max(early // 4, 1)
+    yearly = [_at(m, "achievement_mean", q) for q in range(4, early + 1, 4)]
+    start_lists = _snapshot(result, 0)["list_size"].to_numpy()
+    lists_four = _snapshot(result, four)["list_size"].to_numpy()
+    reserves0 = _at(m, "practice_reserves_gbp", 0)
+    return {
+        "practices_ratio_year4": _ratio(_at(m, "practices", four), _at(m, "practices", 0)),
+        "list_mean_ratio_year4": _ratio(float(lists_four.mean()), float(start_lists.mean())),
+        "achievement_range_years1_5": float(max(yearly) - min(yearly)) if yearly else float("nan"),
+        "closures_per_year_1_5": float(m["closures"].iloc[1 : early + 1].sum()) / years_early,
+        "closures_last_year": _year_flow(m, "closures", max(last // 4, 1)),
+        "new_entrants_per_year_1_5": float(m["new_entrants"].iloc[1 : early + 1].sum()) / years_early,
+        "reserves_ratio_year5": _ratio(_at(m, "practice_reserves_gbp", early), reserves0),
+        "reserves_ratio_end": _ratio(_at(m, "practice_reserves_gbp", last), reserves0),
     }
 
 
@@ -213,7 +310,7 @@ def history(settings: Settings, seed: int) -> dict[str, float]:
         return float((snap["recorded_achievement"] * (1.0 - snap["exception_rate"])).mean())
 
     reported = year1["recorded_achievement"].to_numpy()
-    slope = float(np.polyfit(year1["exception_rate"].to_numpy(), reported, 1)[0])
+    slope = cross_practice_slope(year1["exception_rate"].to_numpy(), reported)
     out = {
         "achievement_2004": _at(m, "achievement_mean", 4),
         "achievement_2005": _at(m, "achievement_mean", 8),
@@ -230,6 +327,18 @@ def history(settings: Settings, seed: int) -> dict[str, float]:
     }
     last = min(int(m["quarter"].iloc[-1]), 16)
     out["plateau_change"] = _at(m, "achievement_mean", last) - _at(m, "achievement_mean", 8)
+    # The pre-QOF secular trend: the run without QOF stands in for care as it would have gone on.
+    years = max(last // 4, 1)
+    out["pre_qof_trend"] = (_at(c, "quality_mean", last) - _at(c, "quality_mean", 0)) / years
+    out["pre_qof_recorded_trend"] = (
+        population_recorded(_snapshot(without, last)) - population_recorded(_snapshot(without, 0))
+    ) / years
+    if last >= 12:
+        out["third_year_gain"] = population_recorded(_snapshot(with_qof, 12)) - population_recorded(
+            _snapshot(without, 12)
+        )
+    else:
+        out["third_year_gain"] = float("nan")
     return out
 
 

@@ -1,8 +1,10 @@
 """Published figures to calibrate and validate against: ``calibration_targets.csv``.
 
-The file shipped here is a copy of ``../shared/data/calibration_targets.csv`` (one figure a row: ``id``,
-``kind``, ``measure``, ``year``, ``value``, ``low``, ``high``, ``unit``, ``source``). A researcher with
-better figures passes another file of the same format with ``--targets``.
+The file shipped here extends ``../shared/data/calibration_targets.csv``: it holds every row of the shared
+file unchanged, then the project's own rows (the distribution, trend and effect-size figures of
+``docs/evidence.md``). One figure a row: ``id``, ``kind``, ``measure``, ``year``, ``value``, ``low``,
+``high``, ``unit``, ``source``. A researcher with better figures passes another file of the same format
+with ``--targets``.
 """
 
 from __future__ import annotations

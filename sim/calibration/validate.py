@@ -48,10 +48,42 @@ class CheckResult:
     reps: int
 
     @property
+    def in_band(self) -> bool:
+        """Whether the model's mean lies inside the band (for info rows too: they are judged, not failed)."""
+        return passes(self.value, self.band)
+
+    @property
     def status(self) -> str:
         if self.check.kind == "info":
             return "info"
-        return "pass" if passes(self.value, self.band) else "fail"
+        return "pass" if self.in_band else "fail"
+
+    @property
+    def verdict(self) -> str:
+        """The status as printed: info rows outside their band say so."""
+        if self.check.kind == "info" and not self.in_band:
+            return "info, outside band"
+        return self.status
+
+
+def summary_counts(results: Sequence[CheckResult]) -> dict[str, int]:
+    """Checks passed and failed, info rows, and info rows whose value lies outside their band."""
+    info = [r for r in results if r.status == "info"]
+    return {
+        "passed": sum(r.status == "pass" for r in results),
+        "failed": sum(r.status == "fail" for r in results),
+        "info": len(info),
+        "info_outside": sum(not r.in_band for r in info),
+    }
+
+
+def summary_line(results: Sequence[CheckResult]) -> str:
+    """``"N passed, N failed, N for information (K outside their band)"``: no miss is hidden as info."""
+    c = summary_counts(results)
+    return (
+        f"{c['passed']} passed, {c['failed']} failed, {c['info']} for information "
+        f"({c['info_outside']} outside their band)"
+    )
 
 
 def mean_interval(values: Sequence[float], level: float = 0.95) -> tuple[float, float, float]:
@@ -151,6 +183,14 @@ class ValidationReport:
     def passed(self) -> bool:
         return not self.failed
 
+    @property
+    def info_outside(self) -> list[CheckResult]:
+        """Info rows whose model value lies outside their band (reported, never failed)."""
+        return [r for r in self.results if r.status == "info" and not r.in_band]
+
+    def summary(self) -> str:
+        return summary_line(self.results)
+
     def table(self) -> pd.DataFrame:
         """The results table: one row per check."""
         rows = []
@@ -169,6 +209,7 @@ class ValidationReport:
                     "tolerance_high": r.band.high,
                     "tolerance_rule": r.band.rule,
                     "status": r.status,
+                    "in_band": r.in_band,
                     "reps": r.reps,
                     "note": r.check.note,
                 }
@@ -191,11 +232,9 @@ class ValidationReport:
             band = f"{format_number(r.band.low)} to {format_number(r.band.high)}"
             lines.append(
                 f"| {r.check.title} | {target} | {format_number(r.value)}{ci} | {band}: "
-                f"{r.band.rule} | {r.status} |"
+                f"{r.band.rule} | {r.verdict} |"
             )
-        n_fail, n_pass = len(self.failed), sum(r.status == "pass" for r in self.results)
-        n_info = sum(r.status == "info" for r in self.results)
-        lines += ["", f"{n_pass} passed, {n_fail} failed, {n_info} for information."]
+        lines += ["", f"{self.summary()}."]
         return "\n".join(lines) + "\n"
 
     def write(self, folder: Path) -> Path:
@@ -227,6 +266,8 @@ class ValidationReport:
                 "elapsed_seconds": self.elapsed_seconds,
                 "passed": self.passed,
                 "failed_checks": [r.check.id for r in self.failed],
+                "info_outside_band": [r.check.id for r in self.info_outside],
+                "summary": self.summary(),
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
             tmp.rename(folder)
