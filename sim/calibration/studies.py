@@ -255,6 +255,7 @@ def status_quo(settings: Settings, seed: int) -> dict[str, float]:
         "closures_per_year": per_year("closures"),
         "quality_drift_per_year": (_at(m, "quality_mean", last) - _at(m, "quality_mean", 0)) / max(years, 1),
         **distribution(year1, "year1"),
+        **distribution(_snapshot(result, last), "end"),  # reported, not checked: do the shapes hold?
         **_trends(result, m, last),
     }
 
