@@ -27,7 +27,7 @@ class CommissioningModel(mesa.Model):
 
     Args:
         scenario: a resolved scenario (see :func:`sim.scenario.load_scenario`).
-        seed: the replication's seed; all randomness derives from it through named streams.
+        seed: the replication's seed; all randomness derives from it, one stream per draw site (:mod:`sim.rng`).
         snapshots: record the practice snapshots the scenario asks for (``run.snapshots``); False skips
             them whatever the scenario says (the metrics are the same), for callers that would drop them.
 
@@ -54,7 +54,7 @@ class CommissioningModel(mesa.Model):
         self.scenario = scenario
         self.seed = int(seed)
         self.streams = make_streams(seed)
-        self.practices, self.consortia = build_population(scenario, self.streams["population"])
+        self.practices, self.consortia = build_population(scenario, self.streams)
         self.n_consortia = self.consortia.count
         self.initial_practices = self.practices.n
         self.quarter = 0
@@ -84,11 +84,6 @@ class CommissioningModel(mesa.Model):
     @property
     def keep_snapshots(self) -> bool:
         return self.observer.keep_snapshots
-
-    def draw(self, stream: str, size: int | tuple[int, ...], kind: str = "random") -> np.ndarray:
-        """``size`` uniform (or, with ``kind="normal"``, standard normal) draws from a named stream."""
-        rng = self.streams[stream]
-        return rng.standard_normal(size) if kind == "normal" else rng.random(size)
 
     # ------------------------------------------------------------------------------ the quarter
 

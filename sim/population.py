@@ -14,6 +14,7 @@ from scipy import stats
 
 from sim.incentives import REFERENCE_QOF_POT_GBP, contract_funding
 from sim.params import Contracts, Scenario
+from sim.rng import Streams
 from sim.state import APMS, GMS, PMS, ConsortiumState, PracticeState
 
 NATIONAL_PRACTICES = 8245
@@ -76,8 +77,12 @@ def bounded_score(mean: float, sd: float, z: np.ndarray) -> np.ndarray:
     return np.clip(mean + sd * z, 0.0, 1.0)
 
 
-def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[PracticeState, ConsortiumState]:
-    """Draw the starting practices and consortia (structure and traits; behaviour is set by the model)."""
+def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeState, ConsortiumState]:
+    """Draw the starting practices and consortia (structure and traits; behaviour is set by the model).
+
+    Each kind of draw has its own stream (``population.*`` in :data:`sim.rng.SITES`), so a new trait
+    shifts no other.
+    """
     scale = scenario.run.scale
     a = scenario.assumptions
     n = max(4, round(NATIONAL_PRACTICES * scale))
@@ -85,11 +90,11 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[Prac
 
     ps = PracticeState(capacity=int(n * (1 + ENTRANT_HEADROOM)) + 8)
     rows = ps.add_rows(n)
-    lists = list_sizes(rng, n)
+    lists = list_sizes(streams["population.list_sizes"], n)
 
     # Consortia: cut the shuffled practices into groups whose populations match the targets.
-    targets = consortium_targets(rng, c, lists.sum())
-    order = rng.permutation(n)
+    targets = consortium_targets(streams["population.consortium_sizes"], c, lists.sum())
+    order = streams["population.assignment"].permutation(n)
     cum = np.cumsum(lists[order])
     bounds = np.cumsum(targets)[:-1]
     group_of_sorted = np.searchsorted(bounds, cum - lists[order] / 2)
@@ -104,12 +109,12 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[Prac
         counts = np.bincount(consortium, minlength=c)
 
     # Deprivation clusters by area: a consortium mean plus practice variation, as a rank in [0, 1].
-    area = rng.normal(0.0, 1.0, c)
-    raw = 0.75 * area[consortium] + 0.66 * rng.normal(0.0, 1.0, n)
+    area = streams.normal("population.area_deprivation", c)
+    raw = 0.75 * area[consortium] + 0.66 * streams.normal("population.practice_deprivation", n)
     deprivation = (stats.rankdata(raw) - 0.5) / n
 
     shares = np.array([CONTRACT_SHARES[k] for k in (GMS, PMS, APMS)])
-    contract = rng.choice(3, size=n, p=shares / shares.sum())
+    contract = streams["population.contract"].choice(3, size=n, p=shares / shares.sum())
 
     init = a.initial
     ps.open[rows] = True
@@ -117,29 +122,32 @@ def build_population(scenario: Scenario, rng: np.random.Generator) -> tuple[Prac
     ps.contract[rows] = contract
     ps.list_size[rows] = lists
     ps.deprivation[rows] = deprivation
-    z = rng.standard_normal((7, n))  # one row of draws per trait, always drawn
-    ps.autonomy[rows] = bounded_score(a.practice.autonomy_mean, a.practice.autonomy_sd, z[0])
-    ps.motivation[rows] = bounded_score(a.practice.motivation_mean, 0.15, z[1])
-    ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, 0.12, z[2])
+
+    def z(trait: str, size: int = n) -> np.ndarray:  # standard normals of one trait, from its own stream
+        return streams.normal(f"population.{trait}", size)
+
+    ps.autonomy[rows] = bounded_score(a.practice.autonomy_mean, a.practice.autonomy_sd, z("autonomy"))
+    ps.motivation[rows] = bounded_score(a.practice.motivation_mean, 0.15, z("motivation"))
+    ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, 0.12, z("capacity"))
     quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)
-    ps.quality[rows] = np.clip(quality_mean + init.quality_sd * z[3], 0.05, 0.995)
-    ps.frailty[rows] = np.exp(a.outcomes.overdispersion * z[4])
+    ps.quality[rows] = np.clip(quality_mean + init.quality_sd * z("quality"), 0.05, 0.995)
+    ps.frailty[rows] = np.exp(a.outcomes.overdispersion * z("frailty"))
     # Unwarranted prescribing: log-normal with the given mean and coefficient of variation.
     sigma = np.sqrt(np.log1p(a.prescribing.unwarranted_cv**2))
-    ps.habit_gbp[rows] = a.prescribing.unwarranted_mean_gbp * np.exp(sigma * z[5] - sigma**2 / 2)
+    ps.habit_gbp[rows] = a.prescribing.unwarranted_mean_gbp * np.exp(sigma * z("prescribing_habit") - sigma**2 / 2)
     # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers;
     # before QOF (a 2004 start) there was no QOF income to build costs on.
     qof_share = BASELINE_QOF_SHARE if init.qof_in_place else 0.0
     income_per_head = contract_funding(Contracts())[contract] + qof_share * REFERENCE_QOF_POT_GBP / lists.mean()
-    cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z[6], 0.7, 1.1)
+    cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z("cost_ratio"), 0.7, 1.1)
     ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
     ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists
-    ps.reserves_gbp[rows] = init.reserves_quarters * income_per_head * lists / 4 * rng.uniform(0.5, 1.5, n)
+    reserves_factor = streams["population.reserves"].uniform(0.5, 1.5, n)
+    ps.reserves_gbp[rows] = init.reserves_quarters * income_per_head * lists / 4 * reserves_factor
 
     cs = ConsortiumState(count=c)
     cs.population = np.bincount(consortium, weights=lists, minlength=c)
-    zc = rng.standard_normal((2, c))
-    cs.skill = bounded_score(a.leadership.skill_mean, a.leadership.skill_sd, zc[0])
-    cs.willingness = bounded_score(a.leadership.willingness_mean, a.leadership.willingness_sd, zc[1])
+    cs.skill = bounded_score(a.leadership.skill_mean, a.leadership.skill_sd, z("lead_skill", c))
+    cs.willingness = bounded_score(a.leadership.willingness_mean, a.leadership.willingness_sd, z("lead_willingness", c))
     cs.credibility = np.full(c, a.leadership.credibility_initial)
     return ps, cs

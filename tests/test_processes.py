@@ -11,6 +11,8 @@ import inspect
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 from helpers import small
 
 import sim.model
@@ -57,3 +59,18 @@ def test_outputs_read_nothing_private_and_the_model_does_not_import_the_runner()
         if isinstance(node, ast.ImportFrom)
     }
     assert "sim.runner" not in imports
+
+
+def test_each_draw_site_has_its_own_stream_whatever_else_is_drawn() -> None:
+    """Streams are keyed by (seed, site): drawing at another site, or in another order, shifts nothing."""
+    from sim.rng import SITES, Streams, site_key
+
+    assert len({site_key(name) for name in SITES}) == len(SITES)
+    alone = Streams(11).uniform("review.escalation", 5)
+    busy = Streams(11)
+    busy.uniform("review.challenge_success", 1000)
+    busy.normal("market.entrant_autonomy", 7)
+    assert np.array_equal(busy.uniform("review.escalation", 5), alone)
+    assert not np.array_equal(Streams(12).uniform("review.escalation", 5), alone)
+    with pytest.raises(KeyError, match="unknown draw site"):
+        Streams(11)["no.such.site"]

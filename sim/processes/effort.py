@@ -23,7 +23,7 @@ def choose_and_update(model: CommissioningModel, signals: Signals) -> None:
     """Effort moves towards this quarter's targets; the stocks then respond to the new effort."""
     ps, n, a = model.practices, model.practices.n, model.assumptions
     rules.adjust_effort(ps, n, rules.effort_targets(ps, n, signals, a), a.practice.effort_adjustment_rate)
-    rules.update_quality(ps, n, a, model.draw("practice", ps.capacity, "normal")[:n])
+    rules.update_quality(ps, n, a, model.streams.normal("effort.quality_shock", ps.capacity)[:n])
     rules.update_recording(ps, n, a.recording)
     rules.update_prescribing(ps, n, a.prescribing)
     rules.update_outcome(ps, n, a.outcomes, model.reference_quality)
@@ -34,7 +34,7 @@ def observe_admissions(model: CommissioningModel) -> np.ndarray:
     ps, n = model.practices, model.practices.n
     lam = np.zeros(ps.capacity)  # spare rows draw nothing (a Poisson draw with rate 0 takes no random numbers)
     lam[:n] = np.where(ps.open[:n], ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0, 0.0)
-    counts = model.streams["admissions"].poisson(lam)[:n]
+    counts = model.streams["effort.admissions"].poisson(lam)[:n]
     last4 = ps.admissions_last4  # row 0 is the latest quarter: shift the others down, in place
     for k in (3, 2, 1):
         last4[k, :n] = last4[k - 1, :n]

@@ -56,7 +56,9 @@ def settle(model: CommissioningModel) -> None:
         ps.habit_gbp[:n] *= (p.habit_reversion + p.efficiency_effect * ps.effort_prescribing[:n]) / p.habit_reversion
     ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, model.reference_quality)
     lam = ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0
-    history = model.streams["admissions"].poisson(np.broadcast_to(np.pad(lam, (0, ps.capacity - n)), (4, ps.capacity)))
+    history = model.streams["initial.admission_history"].poisson(
+        np.broadcast_to(np.pad(lam, (0, ps.capacity - n)), (4, ps.capacity))
+    )
     ps.admissions_last4[:, :] = history
     ps.qof_income_last_gbp[:n] = incentives.qof_payment_gbp(
         incentives.process_points_share(ps.recorded_achievement[:n], baseline_qof, a.recording.indicator_spread),
@@ -67,7 +69,7 @@ def settle(model: CommissioningModel) -> None:
     money.update_achievement(model, years=0.0)
 
     # Consortia: delegation, budgets at their baseline spend, last year's measures for the premium.
-    cs.delegated = model.board.decide_delegation(first=True, noise=model.draw("board", cs.count, "normal"))
+    cs.delegated = model.board.decide_delegation(first=True, noise=model.streams.normal("initial.delegation", cs.count))
     spend, _ = derived.commissioning_spend(model)
     headroom = model.levers.finance.budget_headroom
     cs.allocation_per_head_gbp = 4.0 * spend / np.maximum(cs.population, 1.0) * (1 + headroom)

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 FLOWS: tuple[str, ...] = ("remedial_notices", "terminations", "closures", "new_entrants")
 
+# This year's block of new providers' traits, one stream each (rows of ``entrant_z``).
+ENTRANT_TRAITS: tuple[str, ...] = ("autonomy", "motivation", "capacity")
+
 # Spread of entrants' motivation and improvement capacity (assumption: as for the starting population's
 # defaults; autonomy takes its spread from the assumptions).
 ENTRANT_MOTIVATION_SD = 0.15
@@ -38,8 +41,8 @@ def year_end(model: CommissioningModel) -> None:
     """Contract actions (always the board's), new providers, patient choice; then, the financial year
     closing, the board reviews delegation."""
     ps, cs, lv = model.practices, model.consortia, model.levers
-    entrant_z = model.draw("entry", (3, ps.capacity), "normal")  # this year's block of entrant traits
-    noticed, terminated = model.board.contract_actions(model.draw("inspection", ps.capacity, "normal"))
+    entrant_z = np.vstack([model.streams.normal(f"market.entrant_{trait}", ps.capacity) for trait in ENTRANT_TRAITS])
+    noticed, terminated = model.board.contract_actions(model.streams.normal("market.inspection", ps.capacity))
     model.flows["remedial_notices"] = float(noticed.size)
     terminated = keep_one_per_consortium(model, terminated)
     model.flows["terminations"] = float(terminated.size)
@@ -51,7 +54,8 @@ def year_end(model: CommissioningModel) -> None:
     )
 
     cs.deficit_last_year = cs.balance_ytd_gbp < 0
-    cs.delegated = model.board.decide_delegation(first=False, noise=model.draw("board", cs.count, "normal"))
+    noise = model.streams.normal("market.delegation_review", cs.count)
+    cs.delegated = model.board.decide_delegation(first=False, noise=noise)
 
 
 def keep_one_per_consortium(model: CommissioningModel, rows: np.ndarray) -> np.ndarray:
@@ -71,7 +75,8 @@ def replace_or_disperse(model: CommissioningModel, leaving: np.ndarray, entrant_
     New providers open in row order while spare rows last; the rest of the lists disperse.
     """
     ps = model.practices
-    replace = model.board.replaces_terminated(model.draw("entry", ps.capacity))[: leaving.size]
+    uniform = model.streams.uniform("market.replace_terminated", ps.capacity)
+    replace = model.board.replaces_terminated(uniform)[: leaving.size]
     replaced = leaving[replace][: ps.capacity - ps.n]
     if replaced.size:
         list_size = ps.list_size[replaced].copy()
@@ -109,7 +114,7 @@ def procure_entrants(model: CommissioningModel, entrant_z: np.ndarray) -> None:
     open_ = ps.open[:n]
     cons = ps.consortium[:n]
     per_cons = np.bincount(cons, weights=open_.astype(float), minlength=count)
-    wanted = model.board.entrants_wanted(model.draw("entry", count), per_cons)
+    wanted = model.board.entrants_wanted(model.streams.uniform("market.procurement", count), per_cons)
     entering = np.flatnonzero(wanted.astype(bool) & (per_cons >= 2))[: ps.capacity - ps.n]
     if entering.size == 0:
         return
@@ -144,7 +149,8 @@ def open_entrants(
 
     Each serves the same kind of area as its ``like_rows`` practice (deprivation, case mix) but is a
     new organisation: autonomy, motivation and capacity come from this year's block of entrant draws
-    ``entrant_z`` (3 x capacity standard normals, indexed by row to keep random streams aligned).
+    ``entrant_z`` (a row of capacity standard normals per :data:`ENTRANT_TRAITS`, indexed by practice row
+    to keep random streams aligned).
     Returns the new rows.
     """
     ps, b = model.practices, model.assumptions.practice

@@ -38,16 +38,16 @@ def review_and_challenge(model: CommissioningModel) -> None:
     # The board sees practices in consortia it has not delegated through noisier data.
     remote = ~cs.delegated[ps.consortium[:n]]
     extra_sd = np.sqrt(max(lv.board_oversight.measurement_noise_multiplier**2 - 1.0, 0.0))
-    noise = model.draw("measurement", cap, "normal")[:n]  # drawn whether used or not (common random numbers)
+    noise = model.streams.normal("review.measurement_noise", cap)[:n]  # drawn whether used or not (CRN)
     if extra_sd > 0 and remote.any():
         score = np.where(remote, score + extra_sd * noise, score)
     threshold = lv.peer_challenge.outlier_z
     outlier = score > threshold
     ps.unresolved[:n] = np.where(outlier, ps.unresolved[:n], 0)
 
-    capacity = model.board.review_capacity(model.draw("review", cs.count))
-    u = model.draw("challenge", cap)[:n]
-    u_escalate = model.draw("challenge", cap)[:n]
+    capacity = model.board.review_capacity(model.streams.uniform("review.capacity_rounding", cs.count))
+    u = model.streams.uniform("review.challenge_success", cap)[:n]
+    u_escalate = model.streams.uniform("review.escalation", cap)[:n]
     if not lv.peer_challenge.enabled:
         return
     reviewed = cons_rules.select_for_review(score, ps.consortium[:n], capacity, threshold)
