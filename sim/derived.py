@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import incentives
 from sim.agents import practice as rules
 from sim.state import PracticeState
 
@@ -52,3 +53,10 @@ def commissioning_spend(
     prescribing = prescribing_per_head(model) * lists / 4.0
     cost = admissions * model.levers.finance.acsc_cost_per_admission_gbp + prescribing
     return np.bincount(ps.consortium[:n], weights=cost, minlength=model.n_consortia), prescribing
+
+
+def funding_per_head(model: CommissioningModel) -> np.ndarray:
+    """Core funding per patient a year of rows ``:n`` under the contracts as converged so far."""
+    ps = model.practices
+    contracts = model.levers.contracts
+    return incentives.funding_per_head(ps.contract[: ps.n], contracts, model.convergence, model.single_rate)

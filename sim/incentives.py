@@ -6,16 +6,13 @@ Written as small pure functions so each can be checked against a hand calculatio
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtr
 
 from sim.params import QOF, ContractModel, Contracts, PremiumDistribution, QualityPremium
 
-# Reference incentive: the 2010/11 QOF (1,000 points at GBP 126.77), against which practices judge
-# how strongly QOF pays.
+# The 2010/11 QOF (1,000 points at GBP 126.77): the QOF income practices built their costs on at the start.
 REFERENCE_QOF_POT_GBP = 1000 * 126.77
 
-# Indicators per practice are represented by this many quantiles of their spread about the practice mean.
-_INDICATOR_QUANTILES = stats.norm.ppf((np.arange(7) + 0.5) / 7)
 
 
 def outcome_weight_at(qof: QOF, years_elapsed: float) -> float:
@@ -25,28 +22,67 @@ def outcome_weight_at(qof: QOF, years_elapsed: float) -> float:
     return qof.outcome_weight * min(1.0, max(0.0, years_elapsed) / qof.phase_in_years)
 
 
-def incentive_intensity(qof: QOF) -> float:
-    """How strongly QOF pays, relative to the 2010/11 scheme (1.0 = as then)."""
-    return qof.points_max * qof.point_value_gbp / REFERENCE_QOF_POT_GBP
+def _lognormal_below(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """For a log-normal factor F with mean 1 and log SD ``sigma``: P(F < x) and E[F; F < x]."""
+    with np.errstate(divide="ignore"):
+        log_x = np.log(x)
+    return ndtr((log_x + 0.5 * sigma**2) / sigma), ndtr((log_x - 0.5 * sigma**2) / sigma)
 
 
-def process_points_share(recorded: np.ndarray, qof: QOF, indicator_spread: float) -> np.ndarray:
-    """Share of process points earned: each indicator pays linearly between the lower and upper
-    thresholds, and a practice's indicators spread about its mean recorded achievement."""
+def _paying_band(recorded: np.ndarray, qof: QOF) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The practice's shortfall from 100% and the factors beyond which its indicators earn all points
+    (below ``full``) or none (above ``none``)."""
+    shortfall = np.maximum(1.0 - recorded, 1e-12)
+    return shortfall, (1.0 - qof.upper_threshold) / shortfall, (1.0 - qof.lower_threshold) / shortfall
+
+
+def process_points_share(recorded: np.ndarray, qof: QOF, spread: float) -> np.ndarray:
+    """Share of process points earned at mean recorded achievement ``recorded``.
+
+    Each indicator pays linearly between the lower and upper thresholds. A practice's indicators spread
+    about its mean on the *shortfall* from 100% (log-normally, log SD ``spread``, mean shortfall
+    ``1 - recorded``): a practice near 100% has every indicator near it, so full points are reachable,
+    as they were for the practices that scored 1,000 of 1,000. Computed in closed form (a continuum of
+    indicators), so the share and its slope are smooth in ``recorded``.
+    """
     span = max(qof.upper_threshold - qof.lower_threshold, 1e-9)
-    # levels = recorded + spread x quantile, one row per quantile, computed in place in one (7, n) buffer:
-    # this runs every quarter over every practice, and temporaries of this size are slow to allocate.
-    levels = np.add(recorded[None, :], indicator_spread * _INDICATOR_QUANTILES[:, None])
-    np.subtract(levels, qof.lower_threshold, out=levels)
-    np.divide(levels, span, out=levels)
-    np.clip(levels, 0.0, 1.0, out=levels)
-    return levels.mean(axis=0)
+    if spread <= 0:
+        return np.clip((recorded - qof.lower_threshold) / span, 0.0, 1.0)
+    shortfall, full, none = _paying_band(recorded, qof)
+    p_full, _ = _lognormal_below(full, spread)
+    p_none, e_none = _lognormal_below(none, spread)
+    _, e_full = _lognormal_below(full, spread)
+    paying = ((1.0 - qof.lower_threshold) * (p_none - p_full) - shortfall * (e_none - e_full)) / span
+    return np.clip(p_full + paying, 0.0, 1.0)
+
+
+def process_points_slope(recorded: np.ndarray, qof: QOF, spread: float) -> np.ndarray:
+    """d(process points share) / d(mean recorded achievement): what one more point of recorded
+    achievement earns. Indicators beyond either threshold add nothing, so a practice with every
+    indicator above the upper threshold gains nothing from more of the same (the threshold channel)."""
+    span = max(qof.upper_threshold - qof.lower_threshold, 1e-9)
+    if spread <= 0:
+        inside = (recorded > qof.lower_threshold) & (recorded < qof.upper_threshold)
+        return inside / span
+    _, full, none = _paying_band(recorded, qof)
+    _, e_full = _lognormal_below(full, spread)
+    _, e_none = _lognormal_below(none, spread)
+    return np.where(recorded < 1.0, (e_none - e_full) / span, 0.0)
 
 
 def outcome_points_share(observed_to_expected: np.ndarray, qof: QOF) -> np.ndarray:
     """Share of outcome points: all at or below ``outcome_band_low``, none at or above ``outcome_band_high``."""
     span = max(qof.outcome_band_high - qof.outcome_band_low, 1e-9)
     return np.clip((qof.outcome_band_high - observed_to_expected) / span, 0.0, 1.0)
+
+
+def outcome_points_slope(ratio: np.ndarray, ratio_sd: np.ndarray, qof: QOF) -> np.ndarray:
+    """Expected d(outcome points share) / d(latent ratio): the chance the *observed* ratio, noisy on a
+    small list, lands inside the paying band, over the band's width."""
+    span = max(qof.outcome_band_high - qof.outcome_band_low, 1e-9)
+    sd = np.maximum(ratio_sd, 1e-9)
+    inside = ndtr((qof.outcome_band_high - ratio) / sd) - ndtr((qof.outcome_band_low - ratio) / sd)
+    return inside / span
 
 
 def qof_payment_gbp(points_share: np.ndarray, list_size: np.ndarray, qof: QOF, reference_list: float) -> np.ndarray:

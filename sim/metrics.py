@@ -89,6 +89,8 @@ METRICS: tuple[MetricSpec, ...] = (
     _m("consortia_in_deficit", "Consortia in deficit", "consortia", "level",
        "Consortia whose year-to-date commissioning balance is negative.", "lower"),
     _m("practice_reserves_gbp", "Practice reserves", "GBP", "level", "Sum of practices' reserves.", "higher"),
+    _m("partner_drawings_gbp", "Partners' drawings", "GBP", "flow",
+       "Profit partners draw from their practices' reserves above working capital (their pay)."),
     # governance activity (flows, counts per quarter)
     _m("reviews", "Practice reviews", "reviews", "flow", "Reviews of outlier practices."),
     _m("successful_challenges", "Successful challenges", "challenges", "flow",
@@ -98,6 +100,7 @@ METRICS: tuple[MetricSpec, ...] = (
     _m("remedial_notices", "Remedial notices", "notices", "flow", "Remedial notices issued by the board."),
     _m("terminations", "Contract terminations", "contracts", "flow", "Contracts terminated by the board."),
     _m("closures", "Practice closures", "practices", "flow", "Practices closed for lack of money."),
+    _m("mergers", "Practice mergers", "practices", "flow", "Practices that merged into another of their consortium."),
     _m("new_entrants", "New providers", "practices", "flow", "New APMS providers procured by the board."),
     _m("consortia_delegated", "Consortia with delegation", "consortia", "level",
        "Consortia holding the delegated review role this quarter.", None, True),

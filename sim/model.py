@@ -15,6 +15,7 @@ import pandas as pd
 from sim.agents.board import Board
 from sim.agents.consortium import ConsortiumLead
 from sim.agents.practice import Practice
+from sim.marginal import EffortValue
 from sim.observe import Observer
 from sim.params import Assumptions, Levers, Scenario
 from sim.population import build_population
@@ -48,6 +49,7 @@ class CommissioningModel(mesa.Model):
     reference_quality: float  # quality at which admissions are at their risk-adjusted expectation
     single_rate: float  # funding per head under a single contract
     warranted_rx_gbp: float  # warranted prescribing cost per head
+    effort_value: EffortValue  # what each kind of effort is expected to earn each practice (last signals)
 
     def __init__(self, scenario: Scenario, seed: int, snapshots: bool = True) -> None:
         super().__init__(rng=int(seed))

@@ -101,6 +101,11 @@ class BoardOversight(Section):
     credibility: float = param(
         0.3, 0.0, 1.0, "score", "The board's credibility with practices in a challenge conversation."
     )
+    skill: float = param(
+        0.5, 0.0, 1.0, "score",
+        "Skill the board's remote reviewers bring to a challenge conversation (they do not learn on the job "
+        "in the model, and never avoid a review).",
+    )
 
 
 class PeerChallenge(Section):
@@ -239,8 +244,12 @@ class PatientChoice(Section):
         0.02, 0.0, 0.2, "share of patients per year", "Patients who change practice within their consortium."
     )
     quality_sensitivity: float = param(
-        1.0, 0.0, 5.0, "per SD of quality",
-        "How strongly switching patients leave worse and join better practices (log-odds per SD).",
+        0.157, 0.0, 1.0, "log list share per SD of quality",
+        "How much larger a practice's list is, at equilibrium, per SD of quality above its consortium's mean: "
+        "patients who move choose practices in proportion to their other attractions (place, size) times "
+        "exp(this x z), so lists settle where quality puts them instead of drifting for ever.",
+        "Santos, Gravelle & Propper, Economic Journal 2017;127:445 (1 SD of QOF clinical quality: a list about "
+        "17% larger; ln 1.17 = 0.157)",
     )
 
 
@@ -315,6 +324,34 @@ class PracticeBehaviour(Section):
     remedial_sensitivity: float = param(
         2.0, 0.0, 5.0, "multiplier", "Weight of a remedial notice in the effort decision."
     )
+    planning_horizon_quarters: float = param(
+        4, 1, 12, "quarters",
+        "How far ahead a practice counts what a unit of effort earns (QOF and the premium pay once a year).",
+    )
+    money_scale_gbp: float = param(
+        20.0, 1.0, 200.0, "GBP per patient per year",
+        "Expected marginal payment (per registered patient a year, for a unit of effort) that weighs in the "
+        "effort choice as much as an attraction of 1 (routine work): the exchange rate between money and "
+        "motivation.",
+        "calibrated: the 2004 and 2010 QOF's pull on recording and improvement (qof_achievement_2004/2005/2006, "
+        "qof_first_year_gain)",
+    )
+    motivation_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of intrinsic motivation across practices.")
+    capacity_sd: float = param(0.12, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
+    motivation_recovery: float = param(
+        0.05, 0.0, 0.5, "share per quarter",
+        "Share of the gap to a practice's own motivation that resentment after a failed challenge loses each "
+        "quarter (goodwill returns unless challenges keep failing).",
+    )
+    drawings_rate: float = param(
+        0.5, 0.0, 1.0, "share per quarter",
+        "Share of reserves above working capital that partners draw out each quarter as income: practices are "
+        "partnerships whose profit is the partners' pay, so reserves do not pile up.",
+        "assumption: GP partners' income is the practice's profit (NHS IC, GP earnings and expenses)",
+    )
+    working_capital_quarters: float = param(
+        1.0, 0.0, 8.0, "quarters of income", "Reserves partners keep in the practice before drawing profit."
+    )
     effort_adjustment_rate: float = param(
         0.35, 0.01, 1.0, "share per quarter", "How fast effort moves towards its new target."
     )
@@ -368,7 +405,20 @@ class Recording(Section):
         "calibrated to exception_rate (IC official statistics PUB02057; Pulse 2011)",
     )
     indicator_spread: float = param(
-        0.07, 0.0, 0.3, "share of patients", "Spread of achievement across a practice's indicators."
+        0.6, 0.0, 2.0, "log SD",
+        "Spread of a practice's indicators about its mean, on the log of the shortfall from full achievement "
+        "(so a practice near 100% has every indicator near it and full points are reachable).",
+    )
+    exception_propensity_sd: float = param(
+        0.35, 0.0, 1.5, "log SD",
+        "Spread across practices of their propensity to exception-report for clinical and habitual reasons "
+        "(log-normal about exception_base).",
+    )
+    excepted_failing_share: float = param(
+        0.5, 0.0, 1.0, "share",
+        "Share of the patients a practice exception-reports who would otherwise have missed the indicator "
+        "(1 = only failures are excepted); sets how much exception reporting raises reported achievement.",
+        "calibrated to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
     )
 
 
@@ -386,6 +436,13 @@ class Prescribing(Section):
         "NAO HC 454 (2007): GBP 200m+ avoidable in four drug groups alone",
     )
     unwarranted_cv: float = param(0.8, 0.0, 3.0, "ratio", "Coefficient of variation of unwarranted cost.")
+    area_share: float = param(
+        0.3, 0.0, 1.0, "share of variance",
+        "Share of the (log) variation in unwarranted prescribing habit that lies between consortia (local "
+        "formularies, hospital prescribing, medicines management): the rest is between practices of an area.",
+        "assumption: no published decomposition; NAO HC 454 (2007) found low-cost statin shares from 28% to 86% "
+        "across PCTs (docs/evidence.md)",
+    )
     habit_reversion: float = param(
         0.2, 0.0, 0.5, "per quarter",
         "Drift of unwarranted cost back to a practice's habit without effort.",
@@ -423,7 +480,24 @@ class Outcomes(Section):
         4, 1, 20, "quarters", "Mean lag of outcomes behind changes in quality (exponential smoothing)."
     )
     overdispersion: float = param(
-        0.1, 0.0, 0.5, "share", "Between-practice variation in admissions beyond quality and deprivation."
+        0.25, 0.0, 0.8, "log SD",
+        "Between-practice variation in admissions beyond quality, deprivation and area (case mix, access), "
+        "log-normal with mean 1.",
+        "calibrated to acsc_practice_cv_2014 (practice rates: mean 15.6, SD 5.8 per 1,000; BJGP 2017) and "
+        "acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020)",
+    )
+    area_deprivation_effect: float = param(
+        0.21, 0.0, 1.0, "log ratio per SD of area deprivation",
+        "Admissions effect of a consortium's area deprivation beyond the practice-level gradient (hospital "
+        "thresholds, social care, community services), log-normal with mean 1.",
+        "calibrated to acsc_deprivation_ratio (King's Fund 2012: more than twice as high in the most deprived "
+        "areas) with the practice-level gradient held at Busby et al 2017",
+    )
+    area_sd: float = param(
+        0.12, 0.0, 0.8, "log SD",
+        "Consortium effect on admissions unrelated to deprivation (hospital and service configuration).",
+        "calibrated to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of the variation "
+        "between CCGs)",
     )
 
 
@@ -439,6 +513,22 @@ class Leadership(Section):
     credibility_initial: float = param(0.6, 0.0, 1.0, "score", "Leads' credibility with peers at the start.")
     credibility_gain: float = param(0.08, 0.0, 0.5, "share", "Credibility gained after a successful challenge.")
     credibility_loss: float = param(0.12, 0.0, 0.5, "share", "Credibility lost after a failed challenge.")
+    credibility_recovery: float = param(
+        0.05, 0.0, 0.5, "share per quarter",
+        "Share of the gap back to the lead's starting credibility recovered each quarter (a failure is "
+        "forgotten in time; a lead above it keeps what it earned).",
+    )
+    skill_learning_per_review: float = param(
+        0.004, 0.0, 0.05, "share per review",
+        "Share of the gap to full skill a lead closes with each challenge conversation held (learning by "
+        "doing; 0 = skill is fixed).",
+    )
+    avoidance_effect: float = param(
+        10.0, 0.0, 30.0, "log-odds per unit",
+        "How sharply a lead's willingness decides which difficult conversations happen: the log-odds that a "
+        "lead holds a review fall by this per unit of the practice's autonomy above the lead's willingness "
+        "(0 = every outlier in capacity is reviewed, whoever it is).",
+    )
 
 
 class Challenge(Section):
@@ -452,17 +542,41 @@ class Challenge(Section):
 
 
 class Premium(Section):
-    collective_efficacy: float = param(
-        0.6, 0.0, 3.0, "multiplier",
-        "Attraction of effort on the premium's target per unit of premium signal a practice perceives.",
-    )
-    retained_pull: float = param(
-        1.55, 0.0, 5.0, "multiplier",
-        "Attraction of effort on the premium's target, per GBP 5 a head, when the consortium keeps the premium "
-        "(distribution none or review capacity) and acts on the target itself rather than paying practices.",
+    peer_internalisation: float = param(
+        1.0, 0.0, 5.0, "multiplier",
+        "How much of the premium a member's effort is worth to the consortium a lead of full skill, "
+        "willingness and credibility makes a fully receptive member act on (peer pressure: the premium "
+        "'used skilfully'); it is scaled by the lead's skill x willingness x credibility and the member's "
+        "1 - autonomy, so unwilling leads exert none.",
         "calibrated to collective_premium_prescribing (Balinskaite et al, Clin Infect Dis 2019), read on the "
         "unwarranted part (see docs/validation.md)",
     )
+    forecast_cv: float = param(
+        0.01, 0.0, 0.2, "share of the measure",
+        "Uncertainty of a consortium's year-end measure beyond the Poisson noise of admissions (case mix, "
+        "hospital coding): it sets how sharply the chance of earning the premium turns with effort.",
+    )
+
+class Context(Section):
+    """Exogenous trends that no lever moves, shared by every scenario run of a period."""
+
+    population_growth_per_year: float = param(
+        0.008, -0.02, 0.05, "share per year",
+        "Growth of the registered population: every list grows by this share a year.",
+        "ONS mid-year population estimates, England 2011-2015 (about 0.8% a year)",
+    )
+    merger_rate_per_year: float = param(
+        0.013, 0.0, 0.1, "share of practices per year",
+        "Practices a year that merge into another practice of their consortium (smaller ones more often).",
+        "derived: practices_england 8,245 (2010/11) to practices_2014 7,779 (HSCIC), less openings (18.8 a year) "
+        "and closures without merger (18-31 a year, Pulse FOI): about 110 mergers a year (docs/evidence.md)",
+    )
+    secular_quality_trend_per_year: float = param(
+        0.0, -0.05, 0.05, "share of patients per year",
+        "Improvement in care that happens without any lever (new evidence, guidelines, drugs): raises every "
+        "practice's untended quality. Zero in the 2011 scenarios; positive before QOF.",
+    )
+
 
 class Initial(Section):
     """How the starting population is drawn. Independent of the levers, so scenarios share a population."""
@@ -480,9 +594,6 @@ class Initial(Section):
         True, description="Start from behaviour settled under the 2010 QOF (False: a pre-QOF baseline, 2004).",
         json_schema_extra={"unit": "flag", "source": "assumption"},
     )
-    reserves_quarters: float = param(
-        1.0, 0.0, 8.0, "quarters of income", "Practice reserves at the start."
-    )
     cost_ratio_mean: float = param(
         0.955, 0.8, 1.05, "share of income", "Practice costs as a share of income at the start."
     )
@@ -499,6 +610,7 @@ class Assumptions(Section):
     leadership: Leadership = Leadership()
     challenge: Challenge = Challenge()
     premium: Premium = Premium()
+    context: Context = Context()
     initial: Initial = Initial()
 
 

@@ -77,6 +77,12 @@ def bounded_score(mean: float, sd: float, z: np.ndarray) -> np.ndarray:
     return np.clip(mean + sd * z, 0.0, 1.0)
 
 
+def lognormal_unit(sigma: float, z: np.ndarray) -> np.ndarray:
+    """A log-normal factor with mean 1 and log SD ``sigma`` from standard normal draws ``z``: spreads a
+    quantity without moving its mean (so spreads can be varied without recalibrating levels)."""
+    return np.exp(sigma * z - 0.5 * sigma**2)
+
+
 def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeState, ConsortiumState]:
     """Draw the starting practices and consortia (structure and traits; behaviour is set by the model).
 
@@ -127,14 +133,26 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
         return streams.normal(f"population.{trait}", size)
 
     ps.autonomy[rows] = bounded_score(a.practice.autonomy_mean, a.practice.autonomy_sd, z("autonomy"))
-    ps.motivation[rows] = bounded_score(a.practice.motivation_mean, 0.15, z("motivation"))
-    ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, 0.12, z("capacity"))
+    ps.motivation[rows] = bounded_score(a.practice.motivation_mean, a.practice.motivation_sd, z("motivation"))
+    ps.motivation_own[rows] = ps.motivation[rows]
+    ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, a.practice.capacity_sd, z("capacity"))
+    rec = a.recording
+    ps.exception_propensity[rows] = rec.exception_base * lognormal_unit(rec.exception_propensity_sd, z("exception_propensity"))
     quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)
     ps.quality[rows] = np.clip(quality_mean + init.quality_sd * z("quality"), 0.05, 0.995)
-    ps.frailty[rows] = np.exp(a.outcomes.overdispersion * z("frailty"))
-    # Unwarranted prescribing: log-normal with the given mean and coefficient of variation.
-    sigma = np.sqrt(np.log1p(a.prescribing.unwarranted_cv**2))
-    ps.habit_gbp[rows] = a.prescribing.unwarranted_mean_gbp * np.exp(sigma * z("prescribing_habit") - sigma**2 / 2)
+    # Admissions beyond quality and the practice's deprivation: an area effect (partly following the area's
+    # deprivation) and a practice effect, each log-normal with mean 1.
+    o = a.outcomes
+    area_effect = lognormal_unit(o.area_deprivation_effect, area) * lognormal_unit(o.area_sd, z("area_frailty", c))
+    ps.frailty[rows] = area_effect[consortium] * lognormal_unit(o.overdispersion, z("frailty"))
+    # Unwarranted prescribing: log-normal with the given mean and coefficient of variation, part of its
+    # variance between areas.
+    p = a.prescribing
+    sigma = np.sqrt(np.log1p(p.unwarranted_cv**2))
+    habit_z = np.sqrt(p.area_share) * z("area_prescribing", c)[consortium] + np.sqrt(1.0 - p.area_share) * z(
+        "prescribing_habit"
+    )
+    ps.habit_gbp[rows] = p.unwarranted_mean_gbp * lognormal_unit(sigma, habit_z)
     # Money at the start follows the contracts of the day (schema defaults), not the scenario's levers;
     # before QOF (a 2004 start) there was no QOF income to build costs on.
     qof_share = BASELINE_QOF_SHARE if init.qof_in_place else 0.0
@@ -142,8 +160,6 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
     cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z("cost_ratio"), 0.7, 1.1)
     ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
     ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists
-    reserves_factor = streams["population.reserves"].uniform(0.5, 1.5, n)
-    ps.reserves_gbp[rows] = init.reserves_quarters * income_per_head * lists / 4 * reserves_factor
 
     cs = ConsortiumState(count=c)
     cs.population = np.bincount(consortium, weights=lists, minlength=c)

@@ -37,14 +37,17 @@ SITES: dict[str, str] = {
     "population.capacity": "practice improvement capacity",
     "population.quality": "starting quality",
     "population.frailty": "case-mix frailty",
+    "population.area_frailty": "each consortium's area effect on admissions",
     "population.prescribing_habit": "unwarranted prescribing habit",
+    "population.area_prescribing": "each consortium's area effect on prescribing habit",
+    "population.exception_propensity": "practice propensity to exception-report",
     "population.cost_ratio": "practice costs relative to income",
-    "population.reserves": "starting reserves",
     "population.lead_skill": "consortium leads' skill",
     "population.lead_willingness": "consortium leads' willingness",
     # initialisation (sim/processes/initialise.py)
     "initial.admission_history": "four quarters of admission counts before the start (Poisson)",
     "initial.delegation": "the board's first authorisation assessments",
+    "initial.spin_up_inspection": "the board's assessments of escalated practices before the start",
     # each quarter
     "effort.quality_shock": "shocks to practice quality",
     "effort.admissions": "observed admission counts (Poisson)",
@@ -52,6 +55,7 @@ SITES: dict[str, str] = {
     "review.capacity_rounding": "stochastic rounding of review capacity",
     "review.challenge_success": "outcomes of challenge conversations",
     "review.escalation": "whether a lead escalates a persistent outlier",
+    "review.engagement": "whether a lead holds the conversation with an outlier it could review",
     # each year end (sim/processes/market.py)
     "market.inspection": "the board's own assessment of escalated practices",
     "market.replace_terminated": "whether a new provider takes over a terminated contract",
@@ -60,6 +64,8 @@ SITES: dict[str, str] = {
     "market.entrant_motivation": "new providers' motivation",
     "market.entrant_capacity": "new providers' improvement capacity",
     "market.delegation_review": "the board's yearly authorisation assessments",
+    "market.merger": "which practices merge this year",
+    "market.merger_partner": "which practice of its consortium a merging practice joins",
 }
 
 

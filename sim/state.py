@@ -31,11 +31,14 @@ class PracticeState:
     contract: np.ndarray
     entrant: np.ndarray
     list_size: np.ndarray
+    choice_weight: np.ndarray  # what draws moving patients to the practice besides quality (place, size)
     deprivation: np.ndarray
     # traits
     autonomy: np.ndarray
     motivation: np.ndarray
+    motivation_own: np.ndarray  # the practice's own level, to which motivation recovers after resentment
     improvement_capacity: np.ndarray
+    exception_propensity: np.ndarray  # clinical and habitual exception reporting, before any gaming
     quality_baseline: np.ndarray
     frailty: np.ndarray
     # effort split (shares of time)
@@ -100,6 +103,7 @@ class ConsortiumState:
     skill: np.ndarray
     willingness: np.ndarray
     credibility: np.ndarray
+    conversations: np.ndarray  # challenge conversations the lead has held (experience)
     delegated: np.ndarray
     allocation_per_head_gbp: np.ndarray
     spend_ytd_gbp: np.ndarray

@@ -18,10 +18,6 @@ from sim.params import DelegationMode, Levers
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
-# Skill the board's remote reviewers bring to a challenge conversation (assumption: average).
-BOARD_SKILL = 0.5
-
-
 class Board(mesa.Agent):
     """The one commissioning board. Its decisions are vectorised over consortia and practices."""
 
@@ -55,15 +51,17 @@ class Board(mesa.Agent):
     # ------------------------------------------------------------------------------ oversight
 
     def review_capacity(self, uniform: np.ndarray) -> np.ndarray:
-        """Reviews per consortium this quarter: the lead's (funded from the running-cost allowance,
-        scaled by willingness) where delegated, the board's remote share of capacity elsewhere."""
+        """Reviews per consortium this quarter: what the lead's budget buys (a share of the running-cost
+        allowance, plus premium money put into review) where delegated, the board's remote share of
+        capacity elsewhere. Willingness does not set how many reviews a lead can afford; it decides which
+        of them happen (:func:`sim.agents.consortium.engagement_probability`)."""
         cs = self.model.consortia
         d = self.levers.delegation
         allowance = self.levers.finance.management_allowance_per_head_gbp
         lead = (
             d.review_share_of_allowance * allowance * cs.population / 4.0 / d.cost_per_review_gbp
             + cs.extra_reviews_per_quarter
-        ) * cs.willingness
+        )
         board = self.levers.board_oversight.reviews_per_million_per_quarter * cs.population / 1e6
         expected = np.where(cs.delegated, lead, board)
         base = np.floor(expected)

@@ -229,3 +229,27 @@ def update_credibility(
     """Each success closes part of the gap to full credibility; each failure loses a share of it."""
     after_fail = credibility * (1.0 - lead.credibility_loss) ** failures
     return 1.0 - (1.0 - after_fail) * (1.0 - lead.credibility_gain) ** successes
+
+
+# ------------------------------------------------------------------------------------------ leadership
+
+
+def engagement_probability(willingness: np.ndarray, autonomy: np.ndarray, avoidance_effect: float) -> np.ndarray:
+    """Chance that a lead holds the difficult conversation with an outlier it has capacity for.
+
+    Willingness decides *which* conversations happen: the log-odds fall by ``avoidance_effect`` per unit of
+    the practice's autonomy above the lead's willingness, so a reluctant lead reviews the compliant and
+    avoids the most autonomous practices, the ones that most need a challenge and are hardest to move.
+    """
+    return 1.0 / (1.0 + np.exp(-avoidance_effect * (willingness - autonomy)))
+
+
+def learn_skill(skill: np.ndarray, conversations: np.ndarray, rate: float) -> np.ndarray:
+    """Each conversation held closes ``rate`` of the gap to full skill (learning by doing)."""
+    return 1.0 - (1.0 - skill) * (1.0 - rate) ** conversations
+
+
+def recover_credibility(credibility: np.ndarray, reference: float, rate: float) -> np.ndarray:
+    """Credibility below the lead's starting level recovers a share of the gap each quarter; above it,
+    what was earned is kept."""
+    return np.where(credibility < reference, credibility + rate * (reference - credibility), credibility)

@@ -91,35 +91,45 @@ class Practice(mesa.Agent):
 
 @dataclass(frozen=True)
 class Signals:
-    """What a practice responds to this quarter, set by the board and its consortium."""
+    """What a practice responds to this quarter, per practice row ``:n`` (set by :mod:`sim.processes.policy`).
 
-    process_weight: float  # share of QOF points on recorded processes
-    outcome_weight: float  # share of QOF points on outcomes
-    intensity: float  # how strongly QOF pays, relative to 2010/11
-    premium_quality: float  # perceived premium signal on admissions
-    premium_prescribing: float  # perceived premium signal on prescribing
-    budget_pressure: np.ndarray  # per practice: its delegated consortium is overspending
+    Money is in GBP per patient a year for a unit of effort (:class:`sim.marginal.EffortValue`); the
+    premium's peer pressure is the consortium's stake in the practice's effort, as its lead makes it felt.
+    """
+
+    improve_gbp: np.ndarray  # expected marginal payment of improvement effort (QOF, premium, capitation)
+    record_gbp: np.ndarray  # ... of recording and exception-reporting effort (QOF processes)
+    prescribe_gbp: np.ndarray  # ... of prescribing effort (a premium on prescribing paid to practices)
+    premium_peer_improve: np.ndarray  # peer pressure from the premium on admissions (attraction)
+    premium_peer_prescribe: np.ndarray  # ... on prescribing
+    budget_pressure: np.ndarray  # attraction: its delegated consortium is overspending
 
 
 def effort_targets(ps: PracticeState, n: int, sig: Signals, a: Assumptions) -> tuple[np.ndarray, ...]:
     """Target effort on (improvement, recording, prescribing): each option's attraction over the total,
-    with routine work as the alternative (attraction 1), times the practice's discretionary capacity."""
+    with routine work as the alternative (attraction 1), times the practice's discretionary capacity.
+
+    Money enters only as expected marginal payment times ``incentive_responsiveness`` over
+    ``money_scale_gbp``: with responsiveness 0 no payment moves effort; peer pressure (after a successful
+    challenge, or from a lead pressing for the premium) and remedial notices act whatever money does.
+    """
     b = a.practice
-    paid = b.incentive_responsiveness * sig.intensity
+    paid = b.incentive_responsiveness / b.money_scale_gbp
     receptive = b.peer_pressure_sensitivity * (1.0 - ps.autonomy[:n])
     improve = (
         ps.motivation[:n]
-        + paid * (sig.process_weight * b.process_care_link + sig.outcome_weight * b.outcome_attribution)
+        + paid * sig.improve_gbp
         + receptive * ps.pressure_quality[:n]
         + b.remedial_sensitivity * ps.remedial[:n]
-        + sig.premium_quality
+        + sig.premium_peer_improve
     )
-    record = np.full(n, paid * sig.process_weight * b.gaming_propensity)
+    record = paid * sig.record_gbp
     prescribe = (
         a.prescribing.baseline_effort_attraction
+        + paid * sig.prescribe_gbp
         + receptive * ps.pressure_prescribing[:n]
         + sig.budget_pressure
-        + sig.premium_prescribing
+        + sig.premium_peer_prescribe
     )
     share = ps.improvement_capacity[:n] / (1.0 + improve + record + prescribe)
     return improve * share, record * share, prescribe * share
@@ -166,12 +176,27 @@ def update_recording(ps: PracticeState, n: int, r: Recording) -> None:
 
 
 def refresh_recorded(ps: PracticeState, n: int, r: Recording) -> None:
-    """Recorded indicator achievement: true quality plus what recording adds, over the patients left
-    after exception reporting."""
-    ps.exception_rate[:n] = r.exception_base + r.exception_gaming * ps.recording[:n]
-    ps.recorded_achievement[:n] = np.clip(
-        (ps.quality[:n] + r.recording_yield * ps.recording[:n]) / (1.0 - ps.exception_rate[:n]), 0.0, 1.0
-    )
+    """Recorded indicator achievement over the patients left after exception reporting.
+
+    Of all patients, ``quality + recording_yield x recording`` are recorded as meeting the indicators.
+    Exceptions are of two kinds: the practice's own propensity (clinical and habitual; of these patients
+    ``excepted_failing_share`` would have missed the indicator) and gaming, which grows with the recording
+    stock and excepts only patients who would have missed it. So exception reporting raises reported
+    achievement by less than it would if every excepted patient were a failure (Doran et al 2006).
+    """
+    own, rec = ps.exception_propensity[:n], ps.recording[:n]
+    excepted = own + r.exception_gaming * rec
+    ps.exception_rate[:n] = excepted
+    achieving = ps.quality[:n] + r.recording_yield * rec - (1.0 - r.excepted_failing_share) * own
+    ps.recorded_achievement[:n] = np.clip(achieving / (1.0 - excepted), 0.0, 1.0)
+
+
+def recorded_slopes(ps: PracticeState, n: int, r: Recording) -> tuple[np.ndarray, np.ndarray]:
+    """d(recorded achievement)/d(quality) and d(recorded achievement)/d(recording stock), zero where
+    recorded achievement is already at 100% (:func:`refresh_recorded` differentiated)."""
+    excepted, recorded = ps.exception_rate[:n], ps.recorded_achievement[:n]
+    uncapped = (recorded < 1.0) / (1.0 - excepted)
+    return uncapped, uncapped * (r.recording_yield + r.exception_gaming * recorded)
 
 
 def steady_recording(ps: PracticeState, n: int, r: Recording) -> np.ndarray:
@@ -219,40 +244,48 @@ def decay_pressure(ps: PracticeState, n: int, duration_quarters: float) -> None:
     ps.remedial[:n] *= keep
 
 
+def quality_z(ps: PracticeState, n: int, n_consortia: int) -> np.ndarray:
+    """Each practice's quality against its consortium's list-weighted mean, in SDs of quality across
+    open practices (what patients choosing a practice compare)."""
+    open_ = ps.open[:n]
+    lists = np.where(open_, ps.list_size[:n], 0.0)
+    cons, q = ps.consortium[:n], ps.quality[:n]
+    pop = np.bincount(cons, weights=lists, minlength=n_consortia)
+    mean_q = np.bincount(cons, weights=lists * q, minlength=n_consortia) / np.maximum(pop, 1e-12)
+    sd = float(np.std(q[open_])) if open_.any() else 0.0
+    return (q - mean_q[cons]) / (sd or 1.0)
+
+
+def settle_choice_weights(ps: PracticeState, n: int, n_consortia: int, sensitivity: float, rows: np.ndarray) -> None:
+    """Set the choice weight of ``rows`` so that their current lists are where patient choice would keep
+    them at today's quality: for the starting population and for practices whose patients came by a
+    closure, merger or new contract rather than by choice."""
+    z = quality_z(ps, n, n_consortia)
+    ps.choice_weight[rows] = ps.list_size[rows] * np.exp(-sensitivity * z[rows])
+
+
 def patient_choice(
     ps: PracticeState, n: int, n_consortia: int, switching_rate: float, sensitivity: float
 ) -> np.ndarray:
-    """Yearly moves of patients within each consortium, away from worse and towards better practices.
+    """Yearly moves of patients within each consortium, towards where quality puts each list.
 
-    Leavers are more likely from practices of lower quality (relative to their consortium); they join
-    practices in proportion to list size times an attraction rising with quality. Each consortium's
-    patients are conserved exactly. Returns the net change in list size per practice.
+    A share ``switching_rate`` of every list moves (house moves, dissatisfaction) and chooses among the
+    consortium's practices in proportion to ``choice_weight x exp(sensitivity x z)``. Lists settle at
+    those shares (Santos et al 2017: 1 SD of quality, a list about 17% larger) instead of drifting without
+    end, so an unchanged status quo has unchanged lists. Each consortium's patients are conserved
+    exactly. Returns the net change in list size per practice.
     """
     open_ = ps.open[:n]
     lists = np.where(open_, ps.list_size[:n], 0.0)
     if switching_rate <= 0 or lists.sum() <= 0:
         return np.zeros(n)
     cons = ps.consortium[:n]
-    q = ps.quality[:n]
-    pop = np.bincount(cons, weights=lists, minlength=n_consortia)
-    mean_q = np.bincount(cons, weights=lists * q, minlength=n_consortia) / np.maximum(pop, 1e-12)
-    sd = float(np.std(q[open_])) or 1.0
-    z = (q - mean_q[cons]) / sd
-    leave_weight = np.exp(-0.5 * sensitivity * z)
-    leavers = (
-        switching_rate
-        * lists
-        * leave_weight
-        / np.maximum(
-            (np.bincount(cons, weights=lists * leave_weight, minlength=n_consortia) / np.maximum(pop, 1e-12))[cons],
-            1e-12,
-        )
-    )
-    leavers = np.minimum(leavers, 0.5 * lists)
-    pool = np.bincount(cons, weights=leavers, minlength=n_consortia)
-    attract = lists * np.exp(0.5 * sensitivity * z)
+    attract = np.where(open_, ps.choice_weight[:n] * np.exp(sensitivity * quality_z(ps, n, n_consortia)), 0.0)
     attract_total = np.bincount(cons, weights=attract, minlength=n_consortia)
-    joiners = pool[cons] * attract / np.maximum(attract_total[cons], 1e-12)
+    leavers = switching_rate * lists
+    pool = np.bincount(cons, weights=leavers, minlength=n_consortia)
+    has_choice = attract_total[cons] > 0
+    joiners = np.where(has_choice, pool[cons] * attract / np.maximum(attract_total[cons], 1e-12), leavers)
     change = joiners - leavers
     ps.list_size[:n] = lists + change
     return change
@@ -260,16 +293,25 @@ def patient_choice(
 
 def redistribute_list(ps: PracticeState, n: int, leaving: np.ndarray) -> None:
     """Move the patients of practices in ``leaving`` (row indices) to the open practices of the same
-    consortium, in proportion to their lists, and close the leaving practices. Patients are conserved."""
+    consortium, in proportion to their lists, and close the leaving practices. Patients are conserved;
+    the receivers' choice weights grow with their lists (the patients stay where they were sent)."""
     if leaving.size == 0:
         return
     ps.open[leaving] = False
     moved = ps.list_size[leaving].copy()
     ps.list_size[leaving] = 0.0
+    ps.choice_weight[leaving] = 0.0
     cons = ps.consortium[:n]
     lists = np.where(ps.open[:n], ps.list_size[:n], 0.0)
     count = int(cons.max()) + 1
     moved_by_cons = np.bincount(ps.consortium[leaving], weights=moved, minlength=count)
     totals = np.bincount(cons, weights=lists, minlength=count)
-    has_room = totals[cons] > 0
-    ps.list_size[:n] += np.where(has_room, moved_by_cons[cons] * lists / np.maximum(totals[cons], 1e-12), 0.0)
+    growth = np.where(totals > 0, moved_by_cons / np.maximum(totals, 1e-12), 0.0)[cons]
+    ps.list_size[:n] += growth * lists
+    ps.choice_weight[:n] *= 1.0 + growth
+
+
+def recover_motivation(ps: PracticeState, n: int, rate: float) -> None:
+    """Resentment fades: motivation below the practice's own level closes ``rate`` of the gap a quarter."""
+    m, own = ps.motivation[:n], ps.motivation_own[:n]
+    m += rate * np.maximum(own - m, 0.0)

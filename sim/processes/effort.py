@@ -22,7 +22,14 @@ FLOWS: tuple[str, ...] = ()
 def choose_and_update(model: CommissioningModel, signals: Signals) -> None:
     """Effort moves towards this quarter's targets; the stocks then respond to the new effort."""
     ps, n, a = model.practices, model.practices.n, model.assumptions
+    rules.recover_motivation(ps, n, a.practice.motivation_recovery)
     rules.adjust_effort(ps, n, rules.effort_targets(ps, n, signals, a), a.practice.effort_adjustment_rate)
+    # Care improving without any lever (new evidence, drugs): every practice's quality and the floor it
+    # erodes to rise alike, so the trend is the same with and without a reform.
+    trend = a.context.secular_quality_trend_per_year / 4.0
+    if trend:
+        ps.quality_baseline[:n] += trend
+        ps.quality[:n] = np.clip(ps.quality[:n] + trend, 0.0, 1.0)
     rules.update_quality(ps, n, a, model.streams.normal("effort.quality_shock", ps.capacity)[:n])
     rules.update_recording(ps, n, a.recording)
     rules.update_prescribing(ps, n, a.prescribing)

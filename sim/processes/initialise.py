@@ -14,14 +14,21 @@ import numpy as np
 
 from sim import derived, incentives
 from sim.agents import practice as rules
-from sim.agents.practice import Signals
-from sim.params import QOF
-from sim.processes import money
+from sim.params import QOF, Contracts, Levers, QualityPremium
+from sim.processes import money, policy, review
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
 FLOWS: tuple[str, ...] = ()
+
+# Rounds of settling effort and recording together at the start, each moving effort this share of the
+# way to its target (a numerical device: the settled state does not depend on them once converged).
+SETTLE_ROUNDS = 60
+SETTLE_DAMPING = 0.15
+# Quarters of the baseline regime's review, challenge and notices run before the start: long enough for
+# peer pressure, remedial pressure and goodwill to reach their steady levels (goodwill recovers slowest).
+SPIN_UP_QUARTERS = 24
 
 
 def settle(model: CommissioningModel) -> None:
@@ -34,39 +41,45 @@ def settle(model: CommissioningModel) -> None:
     model.reference_quality = a.initial.quality_mean
     model.single_rate = incentives.single_rate(ps.contract[:n], ps.list_size[:n], model.levers.contracts)
     model.warranted_rx_gbp = a.prescribing.cost_per_head_gbp - a.prescribing.unwarranted_mean_gbp
+    ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, model.reference_quality)
+    ps.unwarranted_gbp[:n] = ps.habit_gbp[:n]
 
-    sig = Signals(
-        process_weight=1.0,
-        outcome_weight=0.0,
-        intensity=incentives.incentive_intensity(baseline_qof),
-        premium_quality=0.0,
-        premium_prescribing=0.0,
-        budget_pressure=np.zeros(n),
-    )
-    targets = rules.effort_targets(ps, n, sig, a)
-    ps.effort_improve[:n], ps.effort_record[:n], ps.effort_prescribing[:n] = targets
+    # Effort, recording and recorded achievement settle together: what recording effort earns depends on
+    # the recording stock and the thresholds, which depend on the effort (damped fixed-point rounds).
+    no_premium = QualityPremium()
+    efforts = (ps.effort_improve, ps.effort_record, ps.effort_prescribing)
+    for round_ in range(SETTLE_ROUNDS):
+        sig = policy.signals_for(model, baseline_qof, 0.0, no_premium, np.zeros(n))
+        for effort, target in zip(efforts, rules.effort_targets(ps, n, sig, a), strict=True):
+            effort[:n] = target if round_ == 0 else effort[:n] + SETTLE_DAMPING * (target - effort[:n])
+        ps.recording[:n] = rules.steady_recording(ps, n, a.recording)
+        rules.refresh_recorded(ps, n, a.recording)
+        ps.qof_income_last_gbp[:n] = incentives.qof_payment_gbp(
+            incentives.process_points_share(ps.recorded_achievement[:n], baseline_qof, a.recording.indicator_spread),
+            ps.list_size[:n],
+            baseline_qof,
+            model.reference_list,
+        )
+    mean_improve = spin_up(model, baseline_qof)
+    current = ps.effort_improve[:n].copy()
+    ps.effort_improve[:n] = mean_improve
     ps.quality_baseline[:n] = rules.equilibrium_baseline(ps, n, a)
-    ps.recording[:n] = rules.steady_recording(ps, n, a.recording)
-    rules.refresh_recorded(ps, n, a.recording)
+    ps.effort_improve[:n] = current
     # The drawn unwarranted cost is today's level; the habit it reverts to is higher by what the
     # current prescribing effort holds it down.
     p = a.prescribing
-    ps.unwarranted_gbp[:n] = ps.habit_gbp[:n]
     if p.habit_reversion > 0:
         ps.habit_gbp[:n] *= (p.habit_reversion + p.efficiency_effect * ps.effort_prescribing[:n]) / p.habit_reversion
-    ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, model.reference_quality)
     lam = ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0
     history = model.streams["initial.admission_history"].poisson(
         np.broadcast_to(np.pad(lam, (0, ps.capacity - n)), (4, ps.capacity))
     )
     ps.admissions_last4[:, :] = history
-    ps.qof_income_last_gbp[:n] = incentives.qof_payment_gbp(
-        incentives.process_points_share(ps.recorded_achievement[:n], baseline_qof, a.recording.indicator_spread),
-        ps.list_size[:n],
-        baseline_qof,
-        model.reference_list,
-    )
     money.update_achievement(model, years=0.0)
+    settle_reserves(model)
+    # Today's lists are where patient choice keeps them at today's quality.
+    rows = np.arange(n)
+    rules.settle_choice_weights(ps, n, model.n_consortia, model.levers.patient_choice.quality_sensitivity, rows)
 
     # Consortia: delegation, budgets at their baseline spend, last year's measures for the premium.
     cs.delegated = model.board.decide_delegation(first=True, noise=model.streams.normal("initial.delegation", cs.count))
@@ -75,3 +88,52 @@ def settle(model: CommissioningModel) -> None:
     cs.allocation_per_head_gbp = 4.0 * spend / np.maximum(cs.population, 1.0) * (1 + headroom)
     cs.measure_last_year = money.consortium_measure(model, expected=True)
     ps.measure_last_year[:n] = money.practice_measure(model, expected=True)
+
+
+def spin_up(model: CommissioningModel, baseline_qof: QOF) -> np.ndarray:
+    """Run the baseline regime's scrutiny for :data:`SPIN_UP_QUARTERS` with quality held at its drawn
+    values, so that the starting effort already carries the peer pressure, remedial pressure and lost
+    goodwill that remote oversight keeps up in a steady state. Without it those build up after the
+    start and the status quo drifts upwards for a few years.
+
+    The levers are the baseline's (schema defaults: remote oversight, the baseline QOF), whatever the
+    scenario, so every scenario run with the same seed starts from the same state.
+    """
+    ps, n, a = model.practices, model.practices.n, model.assumptions
+    scenario = model.scenario
+    model.scenario = scenario.model_copy(update={"levers": Levers(qof=baseline_qof)})
+    mean_improve = np.zeros(n)
+    try:
+        for quarter in range(SPIN_UP_QUARTERS):
+            sig = policy.signals_for(model, baseline_qof, 0.0, QualityPremium(), np.zeros(n))
+            rules.recover_motivation(ps, n, a.practice.motivation_recovery)
+            rules.adjust_effort(ps, n, rules.effort_targets(ps, n, sig, a), a.practice.effort_adjustment_rate)
+            rules.update_recording(ps, n, a.recording)
+            money.update_achievement(model, years=0.0)
+            review.review_and_challenge(model)
+            if quarter % 4 == 3:  # the year's remedial notices (contracts are not terminated before the start)
+                model.board.contract_actions(model.streams.normal("initial.spin_up_inspection", ps.capacity))
+            mean_improve += ps.effort_improve[:n] / SPIN_UP_QUARTERS
+    finally:
+        model.scenario = scenario
+    return mean_improve
+    model.flows = dict.fromkeys(model.flows, 0.0)
+
+
+def settle_reserves(model: CommissioningModel) -> None:
+    """Reserves at the end of the baseline year, where partners' drawings keep them in the steady cycle
+    of the baseline's money: core income and costs each quarter, QOF once a year (just paid at the
+    start), profit above working capital drawn (three years of the money rule alone, no draws)."""
+    ps, n, b = model.practices, model.practices.n, model.assumptions.practice
+    lists = ps.list_size[:n]
+    core = incentives.contract_funding(Contracts())[ps.contract[:n]] * lists / 4.0  # the day's contracts
+    costs = ps.cost_per_head_gbp[:n] * lists / 4.0 + ps.fixed_cost_gbp[:n] / 4.0
+    qof = ps.qof_income_last_gbp[:n]
+    working = b.working_capital_quarters * (core + qof / 4.0)
+    reserves = working + qof
+    for quarter in range(1, 13):
+        reserves = reserves + core - costs
+        reserves -= b.drawings_rate * np.maximum(reserves - working, 0.0)
+        if quarter % 4 == 0:
+            reserves = reserves + qof
+    ps.reserves_gbp[:n] = reserves

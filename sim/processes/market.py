@@ -19,20 +19,15 @@ from sim.state import APMS
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
 
-FLOWS: tuple[str, ...] = ("remedial_notices", "terminations", "closures", "new_entrants")
+FLOWS: tuple[str, ...] = ("remedial_notices", "terminations", "closures", "mergers", "new_entrants")
 
 # This year's block of new providers' traits, one stream each (rows of ``entrant_z``).
 ENTRANT_TRAITS: tuple[str, ...] = ("autonomy", "motivation", "capacity")
 
-# Spread of entrants' motivation and improvement capacity (assumption: as for the starting population's
-# defaults; autonomy takes its spread from the assumptions).
-ENTRANT_MOTIVATION_SD = 0.15
-ENTRANT_CAPACITY_SD = 0.12
-
 # Columns a new provider copies from the practice whose area it serves.
 _COPIED: tuple[str, ...] = (
     "deprivation", "frailty", "effort_improve", "effort_record", "effort_prescribing", "recording",
-    "exception_rate", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
+    "exception_rate", "exception_propensity", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
     "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
 )
 
@@ -49,9 +44,10 @@ def year_end(model: CommissioningModel) -> None:
     replace_or_disperse(model, terminated, entrant_z)
 
     procure_entrants(model, entrant_z)
-    rules.patient_choice(
-        ps, ps.n, model.n_consortia, lv.patient_choice.switching_rate_per_year, lv.patient_choice.quality_sensitivity
-    )
+    merge(model)
+    choice = lv.patient_choice
+    rules.patient_choice(ps, ps.n, model.n_consortia, choice.switching_rate_per_year, choice.quality_sensitivity)
+    grow_population(model)
 
     cs.deficit_last_year = cs.balance_ytd_gbp < 0
     noise = model.streams.normal("market.delegation_review", cs.count)
@@ -83,6 +79,7 @@ def replace_or_disperse(model: CommissioningModel, leaving: np.ndarray, entrant_
         quality = mean_quality_staying(model, leaving)[ps.consortium[replaced]]
         open_entrants(model, ps.consortium[replaced], list_size, replaced, quality, entrant_z)
         ps.list_size[replaced] = 0.0
+        ps.choice_weight[replaced] = 0.0
         ps.open[replaced] = False
     disperse = leaving[~np.isin(leaving, replaced)]
     rules.redistribute_list(ps, ps.n, disperse)
@@ -132,8 +129,9 @@ def procure_entrants(model: CommissioningModel, entrant_z: np.ndarray) -> None:
     first_donor = np.full(count, -1)
     first_donor[donor_cons[::-1]] = donors[::-1]  # the lowest row of each consortium's donors
     start_quality = mean_quality_staying(model, np.empty(0, dtype=np.intp))[entering]
-    open_entrants(model, entering, list_size, first_donor[entering], start_quality, entrant_z)
+    ps.choice_weight[donors] *= 1.0 - take / np.maximum(donor_lists, 1.0)
     ps.list_size[donors] -= take
+    open_entrants(model, entering, list_size, first_donor[entering], start_quality, entrant_z)
 
 
 def open_entrants(
@@ -165,8 +163,9 @@ def open_entrants(
     ps.list_size[rows] = list_size
     z = entrant_z[:, rows]
     ps.autonomy[rows] = bounded_score(b.autonomy_mean, b.autonomy_sd, z[0])
-    ps.motivation[rows] = bounded_score(b.motivation_mean, ENTRANT_MOTIVATION_SD, z[1])
-    ps.improvement_capacity[rows] = bounded_score(b.capacity_mean, ENTRANT_CAPACITY_SD, z[2])
+    ps.motivation[rows] = bounded_score(b.motivation_mean, b.motivation_sd, z[1])
+    ps.motivation_own[rows] = ps.motivation[rows]
+    ps.improvement_capacity[rows] = bounded_score(b.capacity_mean, b.capacity_sd, z[2])
     # It starts with the local effort split, scaled to its own capacity (it adapts from there).
     scale = ps.improvement_capacity[rows] / np.maximum(ps.improvement_capacity[like_rows], 1e-12)
     for name in ("effort_improve", "effort_record", "effort_prescribing"):
@@ -177,6 +176,7 @@ def open_entrants(
     ps.admissions_last4[:, rows] = ps.outcome_per_1000[rows] * list_size / 4000.0
     ps.reserves_gbp[rows] = 0.0
     ps.qof_income_last_gbp[rows] = 0.0
+    rules.settle_choice_weights(ps, ps.n, model.n_consortia, model.levers.patient_choice.quality_sensitivity, rows)
     model.flows["new_entrants"] += float(rows.size)
     model.add_views(rows)
     return rows
@@ -193,3 +193,61 @@ def close_insolvent(model: CommissioningModel) -> None:
         rules.redistribute_list(ps, n, closing)
         model.drop_views(closing)
     model.flows["closures"] += float(closing.size)
+
+
+def merge(model: CommissioningModel) -> None:
+    """Practices merge into another practice of their consortium at ``merger_rate_per_year``.
+
+    Smaller practices merge more often (chance in proportion to the mean list over their own); each joins
+    the consortium's chosen partner (the non-merging open practice with the highest draw), which takes
+    the list, the costs and the reserves, and whose quality becomes the list-weighted mean of the two.
+    Most of the fall in practice numbers after 2010 was mergers (docs/evidence.md).
+    """
+    ps, n, count = model.practices, model.practices.n, model.n_consortia
+    rate = model.assumptions.context.merger_rate_per_year
+    u = model.streams.uniform("market.merger", ps.capacity)[:n]
+    v = model.streams.uniform("market.merger_partner", ps.capacity)[:n]
+    if rate <= 0:
+        return
+    open_ = ps.open[:n]
+    lists = ps.list_size[:n]
+    smallness = np.where(open_, lists[open_].mean() / np.maximum(lists, 1.0), 0.0)
+    merging = open_ & (u < rate * smallness / max(float(smallness[open_].mean()), 1e-12))
+    rows = keep_one_per_consortium(model, np.flatnonzero(merging))
+    merging[:] = False
+    merging[rows] = True
+    cons = ps.consortium[:n]
+    candidate = np.where(open_ & ~merging, v, -1.0)
+    best = np.full(count, -1.0)
+    np.maximum.at(best, cons, candidate)
+    is_partner = (candidate == best[cons]) & (candidate >= 0)
+    partner_of = np.full(count, -1)
+    partner_of[cons[is_partner]] = np.flatnonzero(is_partner)
+    rows = rows[partner_of[cons[rows]] >= 0]
+    if rows.size == 0:
+        return
+    partner = partner_of[cons[rows]]
+    for name in ("quality", "quality_baseline"):  # list-weighted mean of the merged practices
+        column = getattr(ps, name)
+        weighted = np.bincount(partner, weights=column[rows] * lists[rows], minlength=n)[partner]
+        total = np.bincount(partner, weights=lists[rows], minlength=n)[partner]
+        column[partner] = (column[partner] * lists[partner] + weighted) / np.maximum(lists[partner] + total, 1.0)
+    for name in ("list_size", "choice_weight", "fixed_cost_gbp", "reserves_gbp"):
+        column = getattr(ps, name)
+        np.add.at(column, partner, column[rows])
+        column[rows] = 0.0
+    ps.open[rows] = False
+    model.drop_views(rows)
+    model.flows["mergers"] += float(rows.size)
+
+
+def grow_population(model: CommissioningModel) -> None:
+    """Every list grows by the year's population growth (patients are conserved otherwise), and each
+    consortium's population is recounted from its practices' lists."""
+    ps, n = model.practices, model.practices.n
+    growth = 1.0 + model.assumptions.context.population_growth_per_year
+    ps.list_size[:n] *= growth
+    ps.choice_weight[:n] *= growth
+    model.consortia.population = np.bincount(
+        ps.consortium[:n], weights=np.where(ps.open[:n], ps.list_size[:n], 0.0), minlength=model.n_consortia
+    )

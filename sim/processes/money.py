@@ -24,6 +24,7 @@ FLOWS: tuple[str, ...] = (
     "unwarranted_prescribing_gbp",
     "acsc_cost_gbp",
     "management_cost_gbp",
+    "partner_drawings_gbp",
 )
 
 
@@ -76,6 +77,13 @@ def quarterly(model: CommissioningModel, years: float, counts: np.ndarray) -> No
     income = funding * lists / 4.0
     costs = np.where(open_, ps.cost_per_head_gbp[:n] * lists / 4.0 + ps.fixed_cost_gbp[:n] / 4.0, 0.0)
     ps.reserves_gbp[:n] += income - costs
+    # Partners draw the profit above working capital: a practice's profit is its partners' pay.
+    b = model.assumptions.practice
+    quarter_income = income + ps.qof_income_last_gbp[:n] / 4.0
+    drawings = np.where(
+        open_, b.drawings_rate * np.maximum(ps.reserves_gbp[:n] - b.working_capital_quarters * quarter_income, 0.0), 0.0
+    )
+    ps.reserves_gbp[:n] -= drawings
     # Loss-making practices cut costs towards their income, slowly.
     per_head_income = funding + ps.qof_income_last_gbp[:n] / safe_lists
     per_head_cost = ps.cost_per_head_gbp[:n] + ps.fixed_cost_gbp[:n] / safe_lists
@@ -97,17 +105,20 @@ def quarterly(model: CommissioningModel, years: float, counts: np.ndarray) -> No
     f["prescribing_spend_gbp"] = float(prescribing_gbp.sum())
     f["unwarranted_prescribing_gbp"] = float((ps.unwarranted_gbp[:n] * lists / 4.0).sum())
     f["acsc_cost_gbp"] = float(counts.sum() * lv.finance.acsc_cost_per_admission_gbp)
+    f["partner_drawings_gbp"] = float(drawings.sum())
     model.convergence = progress
 
 
-def consortium_measure(model: CommissioningModel, expected: bool = False) -> np.ndarray:
-    """The premium's target measure per consortium: admissions per 1,000 (the year's observed, or the
-    latent rates' ``expected``), or prescribing per head."""
+def consortium_measure(
+    model: CommissioningModel, expected: bool = False, target: PremiumTarget | None = None
+) -> np.ndarray:
+    """The premium's target measure per consortium (``target``, by default the scenario's): admissions
+    per 1,000 (the year's observed, or the latent rates' ``expected``), or prescribing per head."""
     ps, n = model.practices, model.practices.n
     lists = derived.open_lists(ps)
     cons = ps.consortium[:n]
     pop = np.maximum(np.bincount(cons, weights=lists, minlength=model.n_consortia), 1.0)
-    if model.levers.quality_premium.target is PremiumTarget.PRESCRIBING:
+    if (target or model.levers.quality_premium.target) is PremiumTarget.PRESCRIBING:
         return np.bincount(cons, weights=derived.prescribing_per_head(model) * lists, minlength=model.n_consortia) / pop
     admissions = ps.outcome_per_1000[:n] * lists / 1000.0 if expected else ps.admissions_year[:n]
     return 1000.0 * np.bincount(cons, weights=admissions, minlength=model.n_consortia) / pop

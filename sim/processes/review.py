@@ -13,7 +13,6 @@ import numpy as np
 from sim import derived
 from sim.agents import consortium as cons_rules
 from sim.agents import practice as rules
-from sim.agents.board import BOARD_SKILL
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
@@ -48,14 +47,25 @@ def review_and_challenge(model: CommissioningModel) -> None:
     capacity = model.board.review_capacity(model.streams.uniform("review.capacity_rounding", cs.count))
     u = model.streams.uniform("review.challenge_success", cap)[:n]
     u_escalate = model.streams.uniform("review.escalation", cap)[:n]
+    u_engage = model.streams.uniform("review.engagement", cap)[:n]
+    lead = a.leadership
+    cs.credibility = np.where(
+        cs.delegated, cons_rules.recover_credibility(cs.credibility, lead.credibility_initial, lead.credibility_recovery),
+        cs.credibility,
+    )
     if not lv.peer_challenge.enabled:
         return
-    reviewed = cons_rules.select_for_review(score, ps.consortium[:n], capacity, threshold)
+    # A delegated lead holds or avoids each difficult conversation by its willingness and the practice's
+    # autonomy; an avoided outlier is passed over and the capacity goes to the next one.
+    cons = ps.consortium[:n]
+    engage = cons_rules.engagement_probability(cs.willingness[cons], ps.autonomy[:n], lead.avoidance_effect)
+    avoided = cs.delegated[cons] & (u_engage >= engage)
+    reviewed = cons_rules.select_for_review(np.where(avoided, -np.inf, score), cons, capacity, threshold)
     if reviewed.size == 0:
         return
     c = ps.consortium[reviewed]
     delegated = cs.delegated[c]
-    skill = np.where(delegated, cs.skill[c], BOARD_SKILL)
+    skill = np.where(delegated, cs.skill[c], lv.board_oversight.skill)
     credibility = np.where(delegated, cs.credibility[c], lv.board_oversight.credibility)
     p = cons_rules.challenge_success_probability(skill, credibility, ps.autonomy[reviewed], a.challenge)
     success = u[reviewed] < p
@@ -75,8 +85,12 @@ def review_and_challenge(model: CommissioningModel) -> None:
     wins = np.bincount(c[success], minlength=cs.count)
     losses = np.bincount(c[~success], minlength=cs.count)
     cs.credibility = np.where(
-        cs.delegated, cons_rules.update_credibility(cs.credibility, wins, losses, a.leadership), cs.credibility
+        cs.delegated, cons_rules.update_credibility(cs.credibility, wins, losses, lead), cs.credibility
     )
+    # Leads learn by doing: each conversation held closes part of the gap to full skill.
+    held = np.where(cs.delegated, wins + losses, 0)
+    cs.conversations += held
+    cs.skill = cons_rules.learn_skill(cs.skill, held, lead.skill_learning_per_review)
     f = model.flows
     f["reviews"] = float(reviewed.size)
     f["successful_challenges"] = float(success.sum())
