@@ -329,7 +329,7 @@ class PracticeBehaviour(Section):
         "How far ahead a practice counts what a unit of effort earns (QOF and the premium pay once a year).",
     )
     money_scale_gbp: float = param(
-        20.0, 1.0, 200.0, "GBP per patient per year",
+        37.76, 1.0, 200.0, "GBP per patient per year",
         "Expected marginal payment (per registered patient a year, for a unit of effort) that weighs in the "
         "effort choice as much as an attraction of 1 (routine work): the exchange rate between money and "
         "motivation.",
@@ -338,6 +338,12 @@ class PracticeBehaviour(Section):
     )
     motivation_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of intrinsic motivation across practices.")
     capacity_sd: float = param(0.12, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
+    responsiveness_sd: float = param(
+        0.5141, 0.0, 2.0, "log SD",
+        "Spread across practices of how far they chase payments (a log-normal factor with mean 1 on "
+        "incentive_responsiveness): some practices ignore QOF and sit in the long lower tail of its points.",
+        "calibrated (preset qof) to qof_points_sd and qof_points_p1_2009 (Ashworth et al, BJGP 2013)",
+    )
     motivation_recovery: float = param(
         0.05, 0.0, 0.5, "share per quarter",
         "Share of the gap to a practice's own motivation that resentment after a failed challenge loses each "
@@ -386,12 +392,12 @@ class Recording(Section):
         "yield and decay it reproduces qof_achievement_2004 and qof_achievement_2005",
     )
     recording_decay: float = param(
-        0.111, 0.0, 0.5, "per quarter",
+        0.07433, 0.0, 0.5, "per quarter",
         "Decay of recording stock without effort.",
         "calibrated to qof_achievement_2004/2005/2006 and qof_first_year_gain (IC 2005-2007; Kontopantelis 2013)",
     )
     recording_yield: float = param(
-        0.223, 0.0, 0.5, "share of patients",
+        0.2097, 0.0, 0.5, "share of patients",
         "Recorded achievement a full recording stock adds without any change in care.",
         "calibrated to qof_first_year_gain, qof_achievement_2004/2005/2006, qof_achievement_median_2004 (Kontopantelis"
         " 2013; IC 2005-2007; Doran 2006) and qof_achievement_2010",
@@ -400,25 +406,27 @@ class Recording(Section):
         0.03, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
     )
     exception_gaming: float = param(
-        0.0307, 0.0, 0.3, "share of patients",
+        0.03188, 0.0, 0.3, "share of patients",
         "Extra exception reporting at full recording stock.",
         "calibrated to exception_rate (IC official statistics PUB02057; Pulse 2011)",
     )
     indicator_spread: float = param(
-        0.6, 0.0, 2.0, "log SD",
+        0.5607, 0.0, 2.0, "log SD",
         "Spread of a practice's indicators about its mean, on the log of the shortfall from full achievement "
         "(so a practice near 100% has every indicator near it and full points are reachable).",
     )
     exception_propensity_sd: float = param(
-        0.35, 0.0, 1.5, "log SD",
+        0.79, 0.0, 1.5, "log SD",
         "Spread across practices of their propensity to exception-report for clinical and habitual reasons "
-        "(log-normal about exception_base).",
+        "(log-normal with mean exception_base).",
+        "calibrated (preset exceptions) to exception_rate_practice_2005 (Doran et al, NEJM 2008: IQR 4.0-6.9%) and "
+        "exception_rate_p95_2011 (HSCIC: 10.1%)",
     )
     excepted_failing_share: float = param(
-        0.5, 0.0, 1.0, "share",
+        0.42, 0.0, 1.0, "share",
         "Share of the patients a practice exception-reports who would otherwise have missed the indicator "
         "(1 = only failures are excepted); sets how much exception reporting raises reported achievement.",
-        "calibrated to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
+        "calibrated (preset exceptions) to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
     )
 
 
@@ -469,7 +477,7 @@ class Outcomes(Section):
         "rates fall inside acsc_rate_range (9 to 22 per 1,000)",
     )
     deprivation_gradient: float = param(
-        0.19, 0.0, 1.5, "log ratio per unit deprivation rank",
+        0.1654, 0.0, 1.5, "log ratio per unit deprivation rank",
         "Admissions gradient with deprivation, quality held equal (exp(0.8 x 0.19) = 1.16, 90th vs 10th).",
         "Busby et al 2017 (PMC5445441)",
     )
@@ -480,24 +488,24 @@ class Outcomes(Section):
         4, 1, 20, "quarters", "Mean lag of outcomes behind changes in quality (exponential smoothing)."
     )
     overdispersion: float = param(
-        0.25, 0.0, 0.8, "log SD",
+        0.1668, 0.0, 0.8, "log SD",
         "Between-practice variation in admissions beyond quality, deprivation and area (case mix, access), "
         "log-normal with mean 1.",
-        "calibrated to acsc_practice_cv_2014 (practice rates: mean 15.6, SD 5.8 per 1,000; BJGP 2017) and "
-        "acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020)",
+        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
+        "acsc_rate_range",
     )
     area_deprivation_effect: float = param(
-        0.21, 0.0, 1.0, "log ratio per SD of area deprivation",
+        0.0559, 0.0, 1.0, "log ratio per SD of area deprivation",
         "Admissions effect of a consortium's area deprivation beyond the practice-level gradient (hospital "
         "thresholds, social care, community services), log-normal with mean 1.",
-        "calibrated to acsc_deprivation_ratio (King's Fund 2012: more than twice as high in the most deprived "
-        "areas) with the practice-level gradient held at Busby et al 2017",
+        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
+        "acsc_rate_range (King's Fund 2012: 9 to 22 per 1,000 across areas)",
     )
     area_sd: float = param(
-        0.12, 0.0, 0.8, "log SD",
+        0.09833, 0.0, 0.8, "log SD",
         "Consortium effect on admissions unrelated to deprivation (hospital and service configuration).",
-        "calibrated to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of the variation "
-        "between CCGs)",
+        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of "
+        "the variation between CCGs) and acsc_rate_range",
     )
 
 
@@ -543,7 +551,7 @@ class Challenge(Section):
 
 class Premium(Section):
     peer_internalisation: float = param(
-        1.0, 0.0, 5.0, "multiplier",
+        1.0, 0.0, 20.0, "multiplier",
         "How much of the premium a member's effort is worth to the consortium a lead of full skill, "
         "willingness and credibility makes a fully receptive member act on (peer pressure: the premium "
         "'used skilfully'); it is scaled by the lead's skill x willingness x credibility and the member's "
@@ -571,6 +579,12 @@ class Context(Section):
         "derived: practices_england 8,245 (2010/11) to practices_2014 7,779 (HSCIC), less openings (18.8 a year) "
         "and closures without merger (18-31 a year, Pulse FOI): about 110 mergers a year (docs/evidence.md)",
     )
+    retirement_closure_rate_per_year: float = param(
+        0.003, 0.0, 0.05, "share of practices per year",
+        "Practices a year that close for reasons other than money or merger (partners retiring, no one to "
+        "recruit, a contract ending), smaller ones more often; their patients disperse to neighbours.",
+        "derived: practice_closures_no_merger, 18-31 a year of about 8,000 practices (Pulse FOI; docs/evidence.md)",
+    )
     secular_quality_trend_per_year: float = param(
         0.0, -0.05, 0.05, "share of patients per year",
         "Improvement in care that happens without any lever (new evidence, guidelines, drugs): raises every "
@@ -582,11 +596,11 @@ class Initial(Section):
     """How the starting population is drawn. Independent of the levers, so scenarios share a population."""
 
     quality_mean: float = param(
-        0.714, 0.3, 0.99, "share of patients",
+        0.7257, 0.3, 0.99, "share of patients",
         "Mean latent quality at the start (2010/11 in the shipped scenarios).",
         "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
     )
-    quality_sd: float = param(0.06, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
+    quality_sd: float = param(0.0371, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
     deprivation_quality_gap: float = param(
         0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."
     )

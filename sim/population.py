@@ -136,6 +136,7 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
     ps.motivation[rows] = bounded_score(a.practice.motivation_mean, a.practice.motivation_sd, z("motivation"))
     ps.motivation_own[rows] = ps.motivation[rows]
     ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, a.practice.capacity_sd, z("capacity"))
+    ps.money_orientation[rows] = lognormal_unit(a.practice.responsiveness_sd, z("money_orientation"))
     rec = a.recording
     ps.exception_propensity[rows] = rec.exception_base * lognormal_unit(rec.exception_propensity_sd, z("exception_propensity"))
     quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)

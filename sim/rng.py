@@ -41,6 +41,7 @@ SITES: dict[str, str] = {
     "population.prescribing_habit": "unwarranted prescribing habit",
     "population.area_prescribing": "each consortium's area effect on prescribing habit",
     "population.exception_propensity": "practice propensity to exception-report",
+    "population.money_orientation": "how far each practice chases payments",
     "population.cost_ratio": "practice costs relative to income",
     "population.lead_skill": "consortium leads' skill",
     "population.lead_willingness": "consortium leads' willingness",
@@ -66,6 +67,7 @@ SITES: dict[str, str] = {
     "market.delegation_review": "the board's yearly authorisation assessments",
     "market.merger": "which practices merge this year",
     "market.merger_partner": "which practice of its consortium a merging practice joins",
+    "market.retirement": "which practices close for reasons other than money or merger",
 }
 
 

@@ -39,6 +39,7 @@ class PracticeState:
     motivation_own: np.ndarray  # the practice's own level, to which motivation recovers after resentment
     improvement_capacity: np.ndarray
     exception_propensity: np.ndarray  # clinical and habitual exception reporting, before any gaming
+    money_orientation: np.ndarray  # how far this practice chases payments (mean 1 across practices)
     quality_baseline: np.ndarray
     frailty: np.ndarray
     # effort split (shares of time)

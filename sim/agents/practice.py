@@ -114,7 +114,7 @@ def effort_targets(ps: PracticeState, n: int, sig: Signals, a: Assumptions) -> t
     challenge, or from a lead pressing for the premium) and remedial notices act whatever money does.
     """
     b = a.practice
-    paid = b.incentive_responsiveness / b.money_scale_gbp
+    paid = b.incentive_responsiveness * ps.money_orientation[:n] / b.money_scale_gbp
     receptive = b.peer_pressure_sensitivity * (1.0 - ps.autonomy[:n])
     improve = (
         ps.motivation[:n]

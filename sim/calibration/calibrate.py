@@ -83,14 +83,38 @@ PRESETS: dict[str, Preset] = {
         ("assumptions.prescribing.cost_per_head_gbp=140:180", "assumptions.outcomes.acsc_per_1000=10:18"),
         ("prescribing_total", "acsc_cost"),
     ),
-    "qof": Preset(
-        "Recording, exception reporting and the state of care in 2004 and 2010/11, to recorded QOF "
-        "achievement, exception reporting and the first-year gain over the pre-QOF trend.",
+    "areas": Preset(
+        "Area and practice effects on admissions, to the split of variation between and within CCGs, the "
+        "range of area rates and the within-area deprivation gradient.",
         (
+            "assumptions.outcomes.overdispersion=0.1:0.5",
+            "assumptions.outcomes.area_deprivation_effect=0.0:0.4",
+            "assumptions.outcomes.area_sd=0.0:0.3",
+            "assumptions.outcomes.deprivation_gradient=0.05:0.4",
+        ),
+        ("acsc_between_share=0.418", "acsc_consortium_min=11", "acsc_consortium_max=20", "acsc_deprivation_practice"),
+    ),
+    "exceptions": Preset(
+        "Practices' propensity to exception-report and what exceptions do to reported achievement, to the "
+        "published spread of exception rates and Doran's slope.",
+        (
+            "assumptions.recording.exception_propensity_sd=0.1:1.2",
+            "assumptions.recording.excepted_failing_share=0.0:1.0",
+        ),
+        ("exception_iqr", "exception_p95", "exception_gaming_slope"),
+    ),
+    "qof": Preset(
+        "Recording, the pull of money and the state of care in 2004 and 2010/11, to recorded QOF achievement "
+        "and its spread, exception reporting and the gain over the pre-QOF trend.",
+        (
+            "assumptions.practice.money_scale_gbp=5:60",
+            "assumptions.practice.responsiveness_sd=0.0:1.5",
             "assumptions.recording.recording_yield=0.1:0.35",
             "assumptions.recording.recording_decay=0.05:0.3",
-            "assumptions.recording.exception_gaming=0.01:0.06",
+            "assumptions.recording.exception_gaming=0.005:0.06",
+            "assumptions.recording.indicator_spread=0.2:1.2",
             "assumptions.initial.quality_mean=0.6:0.8",
+            "assumptions.initial.quality_sd=0.02:0.1",
             "history/qof_2004:assumptions.initial.quality_mean=0.5:0.75",
             "history/qof_2004:levers.qof.upper_threshold=0.75:0.95",
         ),
@@ -102,12 +126,19 @@ PRESETS: dict[str, Preset] = {
             "achievement_2006",
             "reported_median_2004",
             "first_year_gain",
+            "qof_points_sd",
+            "qof_points_p1",
+            "qof_share_below_90",
+            "qof_share_at_max",
         ),
     ),
     "effects": Preset(
-        "Response to a successful challenge and to a premium the consortium keeps, to audit-and-feedback, "
-        "peer-comparison and quality-premium effect sizes.",
-        ("assumptions.practice.peer_pressure_sensitivity=1:10", "assumptions.premium.retained_pull=0.2:5"),
+        "Response to a successful challenge and to a premium the consortium keeps (peer pressure from its "
+        "lead), to audit-and-feedback, peer-comparison and quality-premium effect sizes.",
+        (
+            "assumptions.practice.peer_pressure_sensitivity=1:10",
+            "assumptions.premium.peer_internalisation=0.1:5",
+        ),
         ("challenge_quality_rr", "challenge_prescribing_fall", "premium_prescribing=0.12"),
     ),
 }

@@ -8,6 +8,8 @@ scenarios with the same seed start from the same state.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,38 +45,25 @@ def settle(model: CommissioningModel) -> None:
     model.warranted_rx_gbp = a.prescribing.cost_per_head_gbp - a.prescribing.unwarranted_mean_gbp
     ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, model.reference_quality)
     ps.unwarranted_gbp[:n] = ps.habit_gbp[:n]
-
-    # Effort, recording and recorded achievement settle together: what recording effort earns depends on
-    # the recording stock and the thresholds, which depend on the effort (damped fixed-point rounds).
-    no_premium = QualityPremium()
-    efforts = (ps.effort_improve, ps.effort_record, ps.effort_prescribing)
-    for round_ in range(SETTLE_ROUNDS):
-        sig = policy.signals_for(model, baseline_qof, 0.0, no_premium, np.zeros(n))
-        for effort, target in zip(efforts, rules.effort_targets(ps, n, sig, a), strict=True):
-            effort[:n] = target if round_ == 0 else effort[:n] + SETTLE_DAMPING * (target - effort[:n])
-        ps.recording[:n] = rules.steady_recording(ps, n, a.recording)
-        rules.refresh_recorded(ps, n, a.recording)
-        ps.qof_income_last_gbp[:n] = incentives.qof_payment_gbp(
-            incentives.process_points_share(ps.recorded_achievement[:n], baseline_qof, a.recording.indicator_spread),
-            ps.list_size[:n],
-            baseline_qof,
-            model.reference_list,
-        )
-    mean_improve = spin_up(model, baseline_qof)
-    current = ps.effort_improve[:n].copy()
-    ps.effort_improve[:n] = mean_improve
-    ps.quality_baseline[:n] = rules.equilibrium_baseline(ps, n, a)
-    ps.effort_improve[:n] = current
-    # The drawn unwarranted cost is today's level; the habit it reverts to is higher by what the
-    # current prescribing effort holds it down.
-    p = a.prescribing
-    if p.habit_reversion > 0:
-        ps.habit_gbp[:n] *= (p.habit_reversion + p.efficiency_effect * ps.effort_prescribing[:n]) / p.habit_reversion
     lam = ps.outcome_per_1000[:n] * ps.list_size[:n] / 4000.0
     history = model.streams["initial.admission_history"].poisson(
         np.broadcast_to(np.pad(lam, (0, ps.capacity - n)), (4, ps.capacity))
     )
     ps.admissions_last4[:, :] = history
+
+    with baseline_regime(model, baseline_qof):
+        settle_effort(model, baseline_qof)
+        # The drawn unwarranted cost is today's level; the habit it reverts to is higher by what the
+        # current prescribing effort holds it down.
+        p = a.prescribing
+        if p.habit_reversion > 0:
+            ps.habit_gbp[:n] *= (p.habit_reversion + p.efficiency_effect * ps.effort_prescribing[:n]) / p.habit_reversion
+        mean_improve = spin_up(model, baseline_qof)
+    # Each practice's quality is steady for the improvement effort it made on average over the spin-up.
+    current = ps.effort_improve[:n].copy()
+    ps.effort_improve[:n] = mean_improve
+    ps.quality_baseline[:n] = rules.equilibrium_baseline(ps, n, a)
+    ps.effort_improve[:n] = current
     money.update_achievement(model, years=0.0)
     settle_reserves(model)
     # Today's lists are where patient choice keeps them at today's quality.
@@ -90,34 +79,61 @@ def settle(model: CommissioningModel) -> None:
     ps.measure_last_year[:n] = money.practice_measure(model, expected=True)
 
 
+@contextmanager
+def baseline_regime(model: CommissioningModel, baseline_qof: QOF) -> Iterator[None]:
+    """Run the block under the baseline's levers (schema defaults: remote oversight, today's contracts
+    and patient choice, the baseline QOF), whatever the scenario's, so that every scenario run with the
+    same seed settles into the same starting state."""
+    scenario = model.scenario
+    model.scenario = scenario.model_copy(update={"levers": Levers(qof=baseline_qof)})
+    try:
+        yield
+    finally:
+        model.scenario = scenario
+
+
+def settle_effort(model: CommissioningModel, baseline_qof: QOF) -> None:
+    """Effort, recording and recorded achievement settle together: what recording effort earns depends on
+    the recording stock and the thresholds, which depend on the effort (damped fixed-point rounds)."""
+    ps, n, a = model.practices, model.practices.n, model.assumptions
+    no_premium = QualityPremium()
+    efforts = (ps.effort_improve, ps.effort_record, ps.effort_prescribing)
+    for round_ in range(SETTLE_ROUNDS):
+        sig = policy.signals_for(model, baseline_qof, 0.0, no_premium, np.zeros(n))
+        for effort, target in zip(efforts, rules.effort_targets(ps, n, sig, a), strict=True):
+            effort[:n] = target if round_ == 0 else effort[:n] + SETTLE_DAMPING * (target - effort[:n])
+        ps.recording[:n] = rules.steady_recording(ps, n, a.recording)
+        rules.refresh_recorded(ps, n, a.recording)
+        ps.qof_income_last_gbp[:n] = incentives.qof_payment_gbp(
+            incentives.process_points_share(ps.recorded_achievement[:n], baseline_qof, a.recording.indicator_spread),
+            ps.list_size[:n],
+            baseline_qof,
+            model.reference_list,
+        )
+
+
 def spin_up(model: CommissioningModel, baseline_qof: QOF) -> np.ndarray:
     """Run the baseline regime's scrutiny for :data:`SPIN_UP_QUARTERS` with quality held at its drawn
     values, so that the starting effort already carries the peer pressure, remedial pressure and lost
-    goodwill that remote oversight keeps up in a steady state. Without it those build up after the
-    start and the status quo drifts upwards for a few years.
-
-    The levers are the baseline's (schema defaults: remote oversight, the baseline QOF), whatever the
-    scenario, so every scenario run with the same seed starts from the same state.
+    goodwill that remote oversight keeps up in a steady state (without it those build up after the start
+    and the status quo drifts upwards for a few years). Returns each practice's mean improvement effort
+    over the spin-up. Call it under :func:`baseline_regime`.
     """
     ps, n, a = model.practices, model.practices.n, model.assumptions
-    scenario = model.scenario
-    model.scenario = scenario.model_copy(update={"levers": Levers(qof=baseline_qof)})
     mean_improve = np.zeros(n)
-    try:
-        for quarter in range(SPIN_UP_QUARTERS):
-            sig = policy.signals_for(model, baseline_qof, 0.0, QualityPremium(), np.zeros(n))
-            rules.recover_motivation(ps, n, a.practice.motivation_recovery)
-            rules.adjust_effort(ps, n, rules.effort_targets(ps, n, sig, a), a.practice.effort_adjustment_rate)
-            rules.update_recording(ps, n, a.recording)
-            money.update_achievement(model, years=0.0)
-            review.review_and_challenge(model)
-            if quarter % 4 == 3:  # the year's remedial notices (contracts are not terminated before the start)
-                model.board.contract_actions(model.streams.normal("initial.spin_up_inspection", ps.capacity))
-            mean_improve += ps.effort_improve[:n] / SPIN_UP_QUARTERS
-    finally:
-        model.scenario = scenario
-    return mean_improve
+    for quarter in range(SPIN_UP_QUARTERS):
+        sig = policy.signals_for(model, baseline_qof, 0.0, QualityPremium(), np.zeros(n))
+        rules.recover_motivation(ps, n, a.practice.motivation_recovery)
+        rules.adjust_effort(ps, n, rules.effort_targets(ps, n, sig, a), a.practice.effort_adjustment_rate)
+        rules.update_recording(ps, n, a.recording)
+        rules.update_prescribing(ps, n, a.prescribing)
+        money.update_achievement(model, years=0.0)
+        review.review_and_challenge(model)
+        if quarter % 4 == 3:  # the year's remedial notices (contracts are not terminated before the start)
+            model.board.contract_actions(model.streams.normal("initial.spin_up_inspection", ps.capacity))
+        mean_improve += ps.effort_improve[:n] / SPIN_UP_QUARTERS
     model.flows = dict.fromkeys(model.flows, 0.0)
+    return mean_improve
 
 
 def settle_reserves(model: CommissioningModel) -> None:

@@ -27,8 +27,8 @@ ENTRANT_TRAITS: tuple[str, ...] = ("autonomy", "motivation", "capacity")
 # Columns a new provider copies from the practice whose area it serves.
 _COPIED: tuple[str, ...] = (
     "deprivation", "frailty", "effort_improve", "effort_record", "effort_prescribing", "recording",
-    "exception_rate", "exception_propensity", "recorded_achievement", "achievement", "outcome_per_1000", "habit_gbp",
-    "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
+    "exception_rate", "exception_propensity", "money_orientation", "recorded_achievement", "achievement",
+    "outcome_per_1000", "habit_gbp", "unwarranted_gbp", "cost_per_head_gbp", "measure_last_year",
 )
 
 
@@ -45,6 +45,7 @@ def year_end(model: CommissioningModel) -> None:
 
     procure_entrants(model, entrant_z)
     merge(model)
+    retire(model)
     choice = lv.patient_choice
     rules.patient_choice(ps, ps.n, model.n_consortia, choice.switching_rate_per_year, choice.quality_sensitivity)
     grow_population(model)
@@ -204,17 +205,14 @@ def merge(model: CommissioningModel) -> None:
     Most of the fall in practice numbers after 2010 was mergers (docs/evidence.md).
     """
     ps, n, count = model.practices, model.practices.n, model.n_consortia
-    rate = model.assumptions.context.merger_rate_per_year
     u = model.streams.uniform("market.merger", ps.capacity)[:n]
     v = model.streams.uniform("market.merger_partner", ps.capacity)[:n]
-    if rate <= 0:
+    rows = chosen_by_size(model, u, model.assumptions.context.merger_rate_per_year)
+    if rows.size == 0:
         return
     open_ = ps.open[:n]
     lists = ps.list_size[:n]
-    smallness = np.where(open_, lists[open_].mean() / np.maximum(lists, 1.0), 0.0)
-    merging = open_ & (u < rate * smallness / max(float(smallness[open_].mean()), 1e-12))
-    rows = keep_one_per_consortium(model, np.flatnonzero(merging))
-    merging[:] = False
+    merging = np.zeros(n, dtype=bool)
     merging[rows] = True
     cons = ps.consortium[:n]
     candidate = np.where(open_ & ~merging, v, -1.0)
@@ -239,6 +237,31 @@ def merge(model: CommissioningModel) -> None:
     ps.open[rows] = False
     model.drop_views(rows)
     model.flows["mergers"] += float(rows.size)
+
+
+def chosen_by_size(model: CommissioningModel, uniform: np.ndarray, rate: float) -> np.ndarray:
+    """Open practices picked at a yearly ``rate`` with chance in proportion to the mean list over their own
+    (small practices merge and close more often), never a consortium's last; rows ``:n``."""
+    ps, n = model.practices, model.practices.n
+    open_ = ps.open[:n]
+    if rate <= 0 or not open_.any():
+        return np.empty(0, dtype=np.intp)
+    lists = ps.list_size[:n]
+    smallness = np.where(open_, lists[open_].mean() / np.maximum(lists, 1.0), 0.0)
+    picked = open_ & (uniform < rate * smallness / max(float(smallness[open_].mean()), 1e-12))
+    return keep_one_per_consortium(model, np.flatnonzero(picked))
+
+
+def retire(model: CommissioningModel) -> None:
+    """Practices close for reasons other than money or merger (partners retiring, no one to recruit) at
+    ``retirement_closure_rate_per_year``; their patients disperse to the consortium's other practices."""
+    ps = model.practices
+    u = model.streams.uniform("market.retirement", ps.capacity)[: ps.n]
+    rows = chosen_by_size(model, u, model.assumptions.context.retirement_closure_rate_per_year)
+    if rows.size:
+        rules.redistribute_list(ps, ps.n, rows)
+        model.drop_views(rows)
+    model.flows["closures"] += float(rows.size)
 
 
 def grow_population(model: CommissioningModel) -> None:
