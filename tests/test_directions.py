@@ -50,7 +50,8 @@ def test_delegation_means_more_reviews_and_successful_challenges():
 def test_outcome_weighted_qof_reduces_recording_effort_and_exception_reporting():
     effort = paired("recording_effort_mean", "qof_outcomes", "status_quo")
     exceptions = paired("exception_rate", "qof_outcomes", "status_quo")
-    assert np.all(effort < -0.02), effort
+    level = np.array([horizon("status_quo", s)["recording_effort_mean"] for s in SEEDS])
+    assert np.all(effort < -0.15 * level), (effort, level)  # half the points off records: visibly less recording
     assert np.all(exceptions < 0), exceptions
     assert np.all(paired("recorded_gap_mean", "qof_outcomes", "status_quo") < 0)
 

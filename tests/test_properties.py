@@ -41,6 +41,8 @@ def scenarios(draw: st.DrawFn):
         "assumptions.leadership.skill_mean": draw(st.floats(0.0, 1.0)),
         "assumptions.leadership.willingness_mean": draw(st.floats(0.0, 1.0)),
         "assumptions.initial.cost_ratio_mean": draw(st.floats(0.9, 1.05)),
+        "assumptions.context.population_growth_per_year": draw(st.sampled_from([0.0, 0.008, -0.02, 0.05])),
+        "assumptions.context.merger_rate_per_year": draw(st.floats(0.0, 0.1)),
     }
     return load_scenario("status_quo", values), draw(st.integers(0, 10_000))
 
@@ -63,7 +65,8 @@ def test_invariants_hold_in_any_valid_scenario(case):
         "effort_record",
         "effort_prescribing",
     )
-    for _ in range(scenario.run.quarters):
+    growth = 1.0 + scenario.assumptions.context.population_growth_per_year
+    for quarter in range(1, scenario.run.quarters + 1):
         model.step()
         ps, n = model.practices, model.practices.n
         open_ = ps.open[:n]
@@ -74,8 +77,11 @@ def test_invariants_hold_in_any_valid_scenario(case):
         assert np.all(effort <= ps.improvement_capacity[:n] + 1e-12)
         assert np.all(ps.list_size[:n][open_] >= 0)
         assert np.all(ps.list_size[:n][~open_] == 0)
-        # Patients are conserved: closures, terminations, entry and choice only move them.
-        assert np.isclose(ps.list_size[:n].sum(), patients_at_start, rtol=1e-9)
+        # Patients are conserved: closures, mergers, terminations, entry and choice only move them; the
+        # population grows by its yearly rate at each year end.
+        expected = patients_at_start * growth ** (quarter // 4)
+        assert np.isclose(ps.list_size[:n].sum(), expected, rtol=1e-9)
+        assert np.isclose(model.consortia.population.sum(), ps.list_size[:n][open_].sum(), rtol=1e-9)
         assert model.consortia.credibility.min() >= 0 and model.consortia.credibility.max() <= 1
 
     metrics = model.metrics_frame()

@@ -28,6 +28,8 @@ def state(n: int = 4, **columns: list[float]) -> PracticeState:
     ps.add_rows(n)
     ps.open[:n] = True
     ps.list_size[:n] = 5000.0
+    if hasattr(ps, "money_orientation"):
+        ps.money_orientation[:n] = 1.0  # an average practice in how far it chases payments
     for name, values in columns.items():
         getattr(ps, name)[:n] = values
     return ps
@@ -109,18 +111,35 @@ def test_improvement_effort_raises_quality_with_diminishing_returns():
     assert gain[2] == 0  # at its baseline without effort: no change
 
 
+def signals(n: int, improve: float = 0.0, record: float = 0.0, prescribe: float = 0.0) -> rules.Signals:
+    """Signals of ``n`` practices with these expected marginal payments (GBP per patient a year)."""
+    zero = np.zeros(n)
+    return rules.Signals(np.full(n, improve), np.full(n, record), np.full(n, prescribe), zero, zero, zero)
+
+
 def test_effort_follows_what_is_paid():
     a = Assumptions()
     ps = state(2, motivation=[0.6, 0.6], improvement_capacity=[0.5, 0.5], autonomy=[0.5, 0.5])
-    zero = np.zeros(2)
-    process = rules.Signals(1.0, 0.0, 1.0, 0.0, 0.0, zero)
-    outcome = rules.Signals(0.0, 1.0, 1.0, 0.0, 0.0, zero)
-    imp_p, rec_p, _ = rules.effort_targets(ps, 2, process, a)
-    imp_o, rec_o, _ = rules.effort_targets(ps, 2, outcome, a)
-    assert np.all(rec_o < rec_p)  # outcome payments earn nothing for recording
-    assert np.all(imp_o > imp_p)
-    total = imp_p + rec_p + rules.effort_targets(ps, 2, process, a)[2]
+    imp_0, rec_0, rx_0 = rules.effort_targets(ps, 2, signals(2), a)
+    imp_i, rec_i, _ = rules.effort_targets(ps, 2, signals(2, improve=20.0), a)
+    imp_r, rec_r, _ = rules.effort_targets(ps, 2, signals(2, record=20.0), a)
+    _, _, rx_p = rules.effort_targets(ps, 2, signals(2, prescribe=20.0), a)
+    assert np.all(rec_0 == 0)  # nothing pays for recording: no recording effort
+    assert np.all(imp_i > imp_0) and np.all(rec_i == 0)
+    assert np.all(rec_r > rec_0) and np.all(imp_r < imp_0)  # recording competes for the same time
+    assert np.all(rx_p > rx_0)
+    total = imp_r + rec_r + rules.effort_targets(ps, 2, signals(2, record=20.0), a)[2]
     assert np.all(total <= ps.improvement_capacity[:2])
+
+
+def test_money_moves_no_effort_when_practices_ignore_it():
+    a = Assumptions()
+    deaf = a.model_copy(update={"practice": a.practice.model_copy(update={"incentive_responsiveness": 0.0})})
+    ps = state(2, motivation=[0.6, 0.6], improvement_capacity=[0.5, 0.5], autonomy=[0.5, 0.5])
+    unpaid = rules.effort_targets(ps, 2, signals(2), deaf)
+    paid = rules.effort_targets(ps, 2, signals(2, improve=50.0, record=50.0, prescribe=50.0), deaf)
+    for before, after in zip(unpaid, paid, strict=True):
+        assert np.array_equal(before, after)
 
 
 def test_peer_pressure_raises_effort_less_for_autonomous_practices():
@@ -128,7 +147,7 @@ def test_peer_pressure_raises_effort_less_for_autonomous_practices():
     ps = state(
         2, motivation=[0.6, 0.6], improvement_capacity=[0.5, 0.5], autonomy=[0.1, 0.9], pressure_quality=[1.0, 1.0]
     )
-    sig = rules.Signals(1.0, 0.0, 1.0, 0.0, 0.0, np.zeros(2))
+    sig = signals(2, improve=5.0, record=5.0)
     pressed, _, _ = rules.effort_targets(ps, 2, sig, a)
     ps.pressure_quality[:2] = 0.0
     calm, _, _ = rules.effort_targets(ps, 2, sig, a)
@@ -179,6 +198,7 @@ def test_patient_choice_conserves_patients_and_favours_quality():
         quality=[0.6, 0.8, 0.95, 0.7, 0.7, 0.9],
         list_size=[4000, 4000, 4000, 1000, 8000, 3000],
     )
+    ps.choice_weight[:6] = ps.list_size[:6]  # equal attractions besides quality: lists follow quality
     before = np.bincount(ps.consortium[:6], weights=ps.list_size[:6])
     change = rules.patient_choice(ps, 6, 2, switching_rate=0.05, sensitivity=1.0)
     after = np.bincount(ps.consortium[:6], weights=ps.list_size[:6])
@@ -186,6 +206,36 @@ def test_patient_choice_conserves_patients_and_favours_quality():
     assert change[0] < 0 < change[2]
     none = rules.patient_choice(ps, 6, 2, switching_rate=0.0, sensitivity=1.0)
     assert np.all(none == 0)
+
+
+def test_patient_choice_settles_lists_where_quality_puts_them():
+    """Choice weights settled at today's quality keep today's lists (no drift); a practice whose quality
+    then rises draws patients, and the lists settle instead of moving for ever."""
+    ps = state(
+        6,
+        consortium=[0, 0, 0, 1, 1, 1],
+        quality=[0.6, 0.8, 0.95, 0.7, 0.7, 0.9],
+        list_size=[4000, 4000, 4000, 1000, 8000, 3000],
+    )
+    rules.settle_choice_weights(ps, 6, 2, 0.157, np.arange(6))
+    start = ps.list_size[:6].copy()
+    for _ in range(5):
+        change = rules.patient_choice(ps, 6, 2, switching_rate=0.1, sensitivity=0.157)
+        assert np.allclose(change, 0.0, atol=1e-9)
+    assert np.allclose(ps.list_size[:6], start)
+    ps.quality[0] = 0.9
+    moves = [rules.patient_choice(ps, 6, 2, switching_rate=0.1, sensitivity=0.157)[0] for _ in range(200)]
+    assert moves[0] > 0
+    assert abs(moves[-1]) < 1e-3 * abs(moves[0])  # settled
+    assert np.allclose(np.bincount(ps.consortium[:6], weights=ps.list_size[:6]), [12000, 12000])
+
+
+def test_motivation_recovers_towards_its_own_level_only():
+    ps = state(3, motivation=[0.3, 0.6, 0.8], motivation_own=[0.6, 0.6, 0.6])
+    rules.recover_motivation(ps, 3, 0.25)
+    assert ps.motivation[:3].tolist() == pytest.approx([0.375, 0.6, 0.8])  # resentment fades; none is added
+    rules.recover_motivation(ps, 3, 0.0)
+    assert ps.motivation[:3].tolist() == pytest.approx([0.375, 0.6, 0.8])
 
 
 # ------------------------------------------------------------------------------------------ money
@@ -200,10 +250,33 @@ def test_qof_payment_matches_a_hand_calculation():
 
 def test_process_points_follow_the_thresholds():
     qof = QOF(lower_threshold=0.4, upper_threshold=0.9)
-    share = incentives.process_points_share(np.array([0.3, 0.65, 1.0]), qof, indicator_spread=0.0)
+    share = incentives.process_points_share(np.array([0.3, 0.65, 1.0]), qof, 0.0)
     assert share.tolist() == pytest.approx([0.0, 0.5, 1.0])
-    spread = incentives.process_points_share(np.array([0.3, 0.65, 1.0]), qof, indicator_spread=0.1)
-    assert 0 < spread[0] < 0.1 and spread[1] == pytest.approx(0.5) and 0.9 < spread[2] <= 1.0
+    grid = np.linspace(0.0, 1.0, 201)
+    for spread in (0.0, 0.2, 0.6, 1.5):
+        values = incentives.process_points_share(grid, qof, spread)
+        assert np.all((values >= 0) & (values <= 1))
+        assert np.all(np.diff(values) >= -1e-12), spread  # more recorded achievement never earns less
+        assert values[-1] == 1.0, spread  # full points are reachable: exactly 1 at 100% recorded
+    assert np.all(incentives.process_points_share(np.array([0.0, 0.2, 0.39]), qof, 0.0) == 0.0)
+    # A spread of indicators puts some above the lower threshold of a practice below it, and some below
+    # the upper threshold of a practice above it.
+    spread = incentives.process_points_share(np.array([0.3, 0.95]), qof, 0.6)
+    assert 0 < spread[0] < 0.5 and 0.9 < spread[1] < 1.0
+
+
+@pytest.mark.parametrize("spread", [0.0, 0.2, 0.6, 1.5])
+def test_process_points_slope_is_the_derivative_of_the_share(spread):
+    qof = QOF(lower_threshold=0.4, upper_threshold=0.9)
+    # away from the kinks of the zero-spread rule (the thresholds) and from 100%
+    grid = np.r_[np.linspace(0.02, 0.38, 10), np.linspace(0.42, 0.88, 12), np.linspace(0.92, 0.985, 6)]
+    h = 1e-6
+    numeric = (
+        incentives.process_points_share(grid + h, qof, spread) - incentives.process_points_share(grid - h, qof, spread)
+    ) / (2 * h)
+    analytic = incentives.process_points_slope(grid, qof, spread)
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-4, atol=1e-6)
+    assert incentives.process_points_slope(np.array([1.0]), qof, spread)[0] == 0.0  # nothing more to earn
 
 
 def test_outcome_points_and_phase_in():
