@@ -316,7 +316,7 @@ class PracticeBehaviour(Section):
         "Attractiveness of recording and exception-reporting effort per pound of process payment.",
     )
     peer_pressure_sensitivity: float = param(
-        4.11, 0.0, 10.0, "multiplier",
+        3.68, 0.0, 10.0, "multiplier",
         "Weight of recent successful challenge in the effort decision.",
         "calibrated to audit_feedback_rr and peer_comparison_prescribing (Jamtvedt et al via Foy 2005; Hallsworth et "
         "al, Lancet 2016)",
@@ -329,7 +329,7 @@ class PracticeBehaviour(Section):
         "How far ahead a practice counts what a unit of effort earns (QOF and the premium pay once a year).",
     )
     money_scale_gbp: float = param(
-        37.76, 1.0, 200.0, "GBP per patient per year",
+        51.06, 1.0, 200.0, "GBP per patient per year",
         "Expected marginal payment (per registered patient a year, for a unit of effort) that weighs in the "
         "effort choice as much as an attraction of 1 (routine work): the exchange rate between money and "
         "motivation.",
@@ -337,9 +337,9 @@ class PracticeBehaviour(Section):
         "qof_first_year_gain)",
     )
     motivation_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of intrinsic motivation across practices.")
-    capacity_sd: float = param(0.12, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
+    capacity_sd: float = param(0.2066, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
     responsiveness_sd: float = param(
-        0.5141, 0.0, 2.0, "log SD",
+        0.4522, 0.0, 2.0, "log SD",
         "Spread across practices of how far they chase payments (a log-normal factor with mean 1 on "
         "incentive_responsiveness): some practices ignore QOF and sit in the long lower tail of its points.",
         "calibrated (preset qof) to qof_points_sd and qof_points_p1_2009 (Ashworth et al, BJGP 2013)",
@@ -397,33 +397,33 @@ class Recording(Section):
         "calibrated to qof_achievement_2004/2005/2006 and qof_first_year_gain (IC 2005-2007; Kontopantelis 2013)",
     )
     recording_yield: float = param(
-        0.2097, 0.0, 0.5, "share of patients",
+        0.2176, 0.0, 0.5, "share of patients",
         "Recorded achievement a full recording stock adds without any change in care.",
         "calibrated to qof_first_year_gain, qof_achievement_2004/2005/2006, qof_achievement_median_2004 (Kontopantelis"
         " 2013; IC 2005-2007; Doran 2006) and qof_achievement_2010",
     )
     exception_base: float = param(
-        0.03, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
+        0.04061, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
     )
     exception_gaming: float = param(
-        0.03188, 0.0, 0.3, "share of patients",
+        0.01862, 0.0, 0.3, "share of patients",
         "Extra exception reporting at full recording stock.",
         "calibrated to exception_rate (IC official statistics PUB02057; Pulse 2011)",
     )
     indicator_spread: float = param(
-        0.5607, 0.0, 2.0, "log SD",
+        0.4705, 0.0, 2.0, "log SD",
         "Spread of a practice's indicators about its mean, on the log of the shortfall from full achievement "
         "(so a practice near 100% has every indicator near it and full points are reachable).",
     )
     exception_propensity_sd: float = param(
-        0.79, 0.0, 1.5, "log SD",
+        0.5281, 0.0, 1.5, "log SD",
         "Spread across practices of their propensity to exception-report for clinical and habitual reasons "
         "(log-normal with mean exception_base).",
         "calibrated (preset exceptions) to exception_rate_practice_2005 (Doran et al, NEJM 2008: IQR 4.0-6.9%) and "
         "exception_rate_p95_2011 (HSCIC: 10.1%)",
     )
     excepted_failing_share: float = param(
-        0.42, 0.0, 1.0, "share",
+        0.223, 0.0, 1.0, "share",
         "Share of the patients a practice exception-reports who would otherwise have missed the indicator "
         "(1 = only failures are excepted); sets how much exception reporting raises reported achievement.",
         "calibrated (preset exceptions) to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
@@ -477,7 +477,7 @@ class Outcomes(Section):
         "rates fall inside acsc_rate_range (9 to 22 per 1,000)",
     )
     deprivation_gradient: float = param(
-        0.1654, 0.0, 1.5, "log ratio per unit deprivation rank",
+        0.1813, 0.0, 1.5, "log ratio per unit deprivation rank",
         "Admissions gradient with deprivation, quality held equal (exp(0.8 x 0.19) = 1.16, 90th vs 10th).",
         "Busby et al 2017 (PMC5445441)",
     )
@@ -488,21 +488,21 @@ class Outcomes(Section):
         4, 1, 20, "quarters", "Mean lag of outcomes behind changes in quality (exponential smoothing)."
     )
     overdispersion: float = param(
-        0.1668, 0.0, 0.8, "log SD",
+        0.155, 0.0, 0.8, "log SD",
         "Between-practice variation in admissions beyond quality, deprivation and area (case mix, access), "
         "log-normal with mean 1.",
         "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
         "acsc_rate_range",
     )
     area_deprivation_effect: float = param(
-        0.0559, 0.0, 1.0, "log ratio per SD of area deprivation",
+        0.07003, 0.0, 1.0, "log ratio per SD of area deprivation",
         "Admissions effect of a consortium's area deprivation beyond the practice-level gradient (hospital "
         "thresholds, social care, community services), log-normal with mean 1.",
         "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
         "acsc_rate_range (King's Fund 2012: 9 to 22 per 1,000 across areas)",
     )
     area_sd: float = param(
-        0.09833, 0.0, 0.8, "log SD",
+        0.07106, 0.0, 0.8, "log SD",
         "Consortium effect on admissions unrelated to deprivation (hospital and service configuration).",
         "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of "
         "the variation between CCGs) and acsc_rate_range",
@@ -551,7 +551,7 @@ class Challenge(Section):
 
 class Premium(Section):
     peer_internalisation: float = param(
-        1.0, 0.0, 20.0, "multiplier",
+        16.74, 0.0, 20.0, "multiplier",
         "How much of the premium a member's effort is worth to the consortium a lead of full skill, "
         "willingness and credibility makes a fully receptive member act on (peer pressure: the premium "
         "'used skilfully'); it is scaled by the lead's skill x willingness x credibility and the member's "
@@ -600,7 +600,7 @@ class Initial(Section):
         "Mean latent quality at the start (2010/11 in the shipped scenarios).",
         "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
     )
-    quality_sd: float = param(0.0371, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
+    quality_sd: float = param(0.03023, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
     deprivation_quality_gap: float = param(
         0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."
     )

@@ -137,7 +137,7 @@ PRESETS: dict[str, Preset] = {
         "lead), to audit-and-feedback, peer-comparison and quality-premium effect sizes.",
         (
             "assumptions.practice.peer_pressure_sensitivity=1:10",
-            "assumptions.premium.peer_internalisation=0.1:5",
+            "assumptions.premium.peer_internalisation=0.1:20",
         ),
         ("challenge_quality_rr", "challenge_prescribing_fall", "premium_prescribing=0.12"),
     ),

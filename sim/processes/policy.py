@@ -66,8 +66,9 @@ def measure_slope(model: CommissioningModel, target: PremiumTarget) -> np.ndarra
     ps, n, a = model.practices, model.practices.n, model.assumptions
     if target is PremiumTarget.PRESCRIBING:
         return marginal.unwarranted_fall_per_effort(ps.unwarranted_gbp[:n], a)
+    # As with QOF's outcome points, practices count only what they believe their effort moves.
     gain = marginal.quality_gain_per_effort(ps.quality[:n], a)
-    return a.outcomes.quality_effect * ps.outcome_per_1000[:n] * gain
+    return a.practice.outcome_attribution * a.outcomes.quality_effect * ps.outcome_per_1000[:n] * gain
 
 
 def premium_outlook(model: CommissioningModel, premium: QualityPremium) -> PremiumOutlook:
