@@ -329,7 +329,7 @@ class PracticeBehaviour(Section):
         "How far ahead a practice counts what a unit of effort earns (QOF and the premium pay once a year).",
     )
     money_scale_gbp: float = param(
-        51.06, 1.0, 200.0, "GBP per patient per year",
+        49.91, 1.0, 200.0, "GBP per patient per year",
         "Expected marginal payment (per registered patient a year, for a unit of effort) that weighs in the "
         "effort choice as much as an attraction of 1 (routine work): the exchange rate between money and "
         "motivation.",
@@ -339,7 +339,7 @@ class PracticeBehaviour(Section):
     motivation_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of intrinsic motivation across practices.")
     capacity_sd: float = param(0.2066, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
     responsiveness_sd: float = param(
-        0.4522, 0.0, 2.0, "log SD",
+        0.4739, 0.0, 2.0, "log SD",
         "Spread across practices of how far they chase payments (a log-normal factor with mean 1 on "
         "incentive_responsiveness): some practices ignore QOF and sit in the long lower tail of its points.",
         "calibrated (preset qof) to qof_points_sd and qof_points_p1_2009 (Ashworth et al, BJGP 2013)",
@@ -397,7 +397,7 @@ class Recording(Section):
         "calibrated to qof_achievement_2004/2005/2006 and qof_first_year_gain (IC 2005-2007; Kontopantelis 2013)",
     )
     recording_yield: float = param(
-        0.2176, 0.0, 0.5, "share of patients",
+        0.2306, 0.0, 0.5, "share of patients",
         "Recorded achievement a full recording stock adds without any change in care.",
         "calibrated to qof_first_year_gain, qof_achievement_2004/2005/2006, qof_achievement_median_2004 (Kontopantelis"
         " 2013; IC 2005-2007; Doran 2006) and qof_achievement_2010",
@@ -411,7 +411,7 @@ class Recording(Section):
         "calibrated to exception_rate (IC official statistics PUB02057; Pulse 2011)",
     )
     indicator_spread: float = param(
-        0.4705, 0.0, 2.0, "log SD",
+        0.4648, 0.0, 2.0, "log SD",
         "Spread of a practice's indicators about its mean, on the log of the shortfall from full achievement "
         "(so a practice near 100% has every indicator near it and full points are reachable).",
     )
@@ -574,7 +574,7 @@ class Context(Section):
         "ONS mid-year population estimates, England 2011-2015 (about 0.8% a year)",
     )
     merger_rate_per_year: float = param(
-        0.013, 0.0, 0.1, "share of practices per year",
+        0.012, 0.0, 0.1, "share of practices per year",
         "Practices a year that merge into another practice of their consortium (smaller ones more often).",
         "derived: practices_england 8,245 (2010/11) to practices_2014 7,779 (HSCIC), less openings (18.8 a year) "
         "and closures without merger (18-31 a year, Pulse FOI): about 110 mergers a year (docs/evidence.md)",
@@ -596,11 +596,11 @@ class Initial(Section):
     """How the starting population is drawn. Independent of the levers, so scenarios share a population."""
 
     quality_mean: float = param(
-        0.7257, 0.3, 0.99, "share of patients",
+        0.729, 0.3, 0.99, "share of patients",
         "Mean latent quality at the start (2010/11 in the shipped scenarios).",
         "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
     )
-    quality_sd: float = param(0.03023, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
+    quality_sd: float = param(0.0298, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
     deprivation_quality_gap: float = param(
         0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."
     )

@@ -138,7 +138,8 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
     ps.improvement_capacity[rows] = bounded_score(a.practice.capacity_mean, a.practice.capacity_sd, z("capacity"))
     ps.money_orientation[rows] = lognormal_unit(a.practice.responsiveness_sd, z("money_orientation"))
     rec = a.recording
-    ps.exception_propensity[rows] = rec.exception_base * lognormal_unit(rec.exception_propensity_sd, z("exception_propensity"))
+    propensity = lognormal_unit(rec.exception_propensity_sd, z("exception_propensity"))
+    ps.exception_propensity[rows] = rec.exception_base * propensity
     quality_mean = init.quality_mean + init.deprivation_quality_gap * (0.5 - deprivation)
     ps.quality[rows] = np.clip(quality_mean + init.quality_sd * z("quality"), 0.05, 0.995)
     # Admissions beyond quality and the practice's deprivation: an area effect (partly following the area's

@@ -57,7 +57,8 @@ def settle(model: CommissioningModel) -> None:
         # current prescribing effort holds it down.
         p = a.prescribing
         if p.habit_reversion > 0:
-            ps.habit_gbp[:n] *= (p.habit_reversion + p.efficiency_effect * ps.effort_prescribing[:n]) / p.habit_reversion
+            held_down = p.efficiency_effect * ps.effort_prescribing[:n]
+            ps.habit_gbp[:n] *= (p.habit_reversion + held_down) / p.habit_reversion
         mean_improve = spin_up(model, baseline_qof)
     # Each practice's quality is steady for the improvement effort it made on average over the spin-up.
     current = ps.effort_improve[:n].copy()

@@ -153,11 +153,10 @@ def effort_value(
     open_ = ps.open[:n]
     sd_quality = float(np.std(quality[open_])) if open_.any() else 0.0
     if choice.switching_rate_per_year > 0 and choice.quality_sensitivity > 0 and sd_quality > 0:
-        margin = np.maximum(
-            derived.funding_per_head(model) + ps.qof_income_last_gbp[:n] / np.maximum(lists, 1.0) - ps.cost_per_head_gbp[:n],
-            0.0,
-        )
-        capitation = open_ * margin * choice.switching_rate_per_year * choice.quality_sensitivity / sd_quality * quality_gain
+        income = derived.funding_per_head(model) + ps.qof_income_last_gbp[:n] / np.maximum(lists, 1.0)
+        margin = np.maximum(income - ps.cost_per_head_gbp[:n], 0.0)
+        patients_per_quality = choice.switching_rate_per_year * choice.quality_sensitivity / sd_quality
+        capitation = open_ * margin * patients_per_quality * quality_gain
 
     return EffortValue(
         improve_qof=improve,

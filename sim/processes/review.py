@@ -49,10 +49,8 @@ def review_and_challenge(model: CommissioningModel) -> None:
     u_escalate = model.streams.uniform("review.escalation", cap)[:n]
     u_engage = model.streams.uniform("review.engagement", cap)[:n]
     lead = a.leadership
-    cs.credibility = np.where(
-        cs.delegated, cons_rules.recover_credibility(cs.credibility, lead.credibility_initial, lead.credibility_recovery),
-        cs.credibility,
-    )
+    recovered = cons_rules.recover_credibility(cs.credibility, lead.credibility_initial, lead.credibility_recovery)
+    cs.credibility = np.where(cs.delegated, recovered, cs.credibility)
     if not lv.peer_challenge.enabled:
         return
     # A delegated lead holds or avoids each difficult conversation by its willingness and the practice's
