@@ -121,3 +121,13 @@ def test_a_pool_started_from_a_script_without_a_main_guard_just_works(tmp_path, 
     out = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=tmp_path, timeout=180)
     assert out.returncode == 0, out.stderr
     assert "[{'status': 'complete', 'runs_stored': 4}]" in out.stdout, out.stdout
+
+
+@pytest.mark.parametrize("kwargs", [{"workers": 0}, {"workers": 2, "scheduler": "tcp://127.0.0.1:1"}])
+def test_bad_execution_settings_fail_before_any_database_is_created(tmp_path, kwargs):
+    from sim.experiment.errors import ExecutorError
+
+    db_file = tmp_path / "never.db"
+    with pytest.raises(ExecutorError):
+        sim.experiment.compare(["status_quo"], reps=1, overrides=OVERRIDES, db=f"sqlite:///{db_file}", **kwargs)
+    assert not db_file.exists()

@@ -18,7 +18,7 @@ from typing import Literal
 import pandas as pd
 
 from sim.experiment.design import VarySpec, make_design, parse_varies
-from sim.experiment.errors import DesignError, ExperimentError
+from sim.experiment.errors import DesignError, ExecutorError, ExperimentError
 from sim.experiment.executors import Executor, make_executor
 from sim.experiment.paired import interval_width_ratio
 from sim.experiment.plan import Plan, SnapshotPolicy, plan_compare, plan_design, resolve, year_quarters
@@ -55,8 +55,8 @@ class Session:
     """Experiments against one database, run in one place.
 
     Args:
-        db: database URL; default ``$CRSIM_DB_URL`` is *not* read here (that is the command line's), so
-            ``None`` means SQLite at ``results/crsim.db`` under the working folder.
+        db: database URL; None means SQLite at ``results/crsim.db`` under the working folder
+            (``$CRSIM_DB_URL`` is read by the command line, not here).
         workers: 1 runs in this process; N in N local processes; None one per core.
         scheduler: a Dask scheduler address (``tcp://HOST:PORT``) instead of local processes.
         progress: True shows a progress bar on standard error; or any
@@ -70,6 +70,10 @@ class Session:
 
     def __init__(self, db: str | None = None, *, workers: int | None = None, scheduler: str | None = None,
                  progress: bool | ProgressReporter = False) -> None:
+        if workers is not None and workers < 1:
+            raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+        if workers is not None and scheduler:
+            raise ExecutorError("Give either --workers (local) or --scheduler (Dask cluster), not both.")
         self.db = db
         self.workers = workers
         self.scheduler = scheduler
