@@ -194,7 +194,7 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def _enable_wal(engine: Engine) -> None:
+def enable_wal(engine: Engine) -> None:
     """Put the SQLite file in WAL mode (it stays so: the mode is stored in the file), retrying while busy.
 
     The change reads the file and then writes its header; when another connection holds the write lock

@@ -26,10 +26,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from sim.experiment.errors import StoreError
-from sim.experiment.store.engine import Database, _enable_wal, now
+from sim.experiment.store.engine import Database, enable_wal, now
 from sim.experiment.store.schema import (
-    _COLUMN_RE,
     CALENDAR_COLUMNS,
+    COLUMN_RE,
     SCHEMA_VERSION,
     check_column,
     metadata,
@@ -59,7 +59,7 @@ def prepare(db: Database) -> tuple[str, ...]:
     """
     try:
         if db.is_sqlite:
-            _enable_wal(db.engine)
+            enable_wal(db.engine)
         with db._connect(write=True) as conn:
             _lock_schema(db, conn)
             stored = None
@@ -115,7 +115,7 @@ def _from_1(conn: Connection) -> int:
     their ids, so experiments keep their links."""
     stored = [str(m) for m in conn.exec_driver_sql("SELECT DISTINCT metric FROM run_metrics").scalars()]
     names = list(METRIC_NAMES) + sorted(set(stored) - set(METRIC_NAMES))
-    bad = [m for m in names if not _COLUMN_RE.match(m)]
+    bad = [m for m in names if not COLUMN_RE.match(m)]
     if bad:
         raise StoreError(f"Cannot convert the results database to schema {SCHEMA_VERSION}: metric names "
                          f"{', '.join(bad[:5])} cannot be columns.")

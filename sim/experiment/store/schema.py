@@ -17,9 +17,9 @@ from sim.metrics import METRIC_NAMES
 #: database of a version with no conversion is refused with a clear message.
 SCHEMA_VERSION = 2
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,119}$")
 # A metric's column name: a plain identifier within PostgreSQL's 63-character limit.
-_COLUMN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+COLUMN_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 
 metadata = sa.MetaData()
 
@@ -149,7 +149,7 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
 
 def check_name(name: str) -> str:
     """An experiment name must be usable as a folder name: letters, digits, ``_ . -``."""
-    if not _NAME_RE.match(name or ""):
+    if not NAME_RE.match(name or ""):
         raise StoreError(
             f"Experiment name '{name}' is not allowed: use up to 120 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit."
@@ -160,7 +160,7 @@ def check_name(name: str) -> str:
 
 def check_column(name: str) -> str:
     """A metric name must be usable as a column on SQLite and PostgreSQL (the store adds one per metric)."""
-    if not _COLUMN_RE.match(name):
+    if not COLUMN_RE.match(name):
         raise StoreError(f"Metric name '{name}' cannot be a column of the results database: use up to 63 "
                          "letters, digits or '_', starting with a letter.")
     return name
