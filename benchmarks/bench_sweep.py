@@ -1,6 +1,6 @@
 """Sweep throughput, database share, scaling with workers, and memory that stays flat with the run count.
 
-Each measurement is a sweep through the experiment API (``sim.experiment.experiment.sweep``: plan, execute,
+Each measurement is a sweep through the experiment API (``sim.experiment.sweep``: plan, execute,
 stream each finished run into a fresh SQLite ``ResultStore``) run in a fresh Python process, so that
 peak memory belongs to that sweep alone. The sweep is a Latin hypercube over two behavioural assumptions
 of the status quo at 0.1 x national scale (825 practices, 21 consortia), 40 quarters, one replication per
@@ -102,7 +102,7 @@ class TreeMemory:
 
 def child(runs: int, workers: int, db_file: str) -> None:
     """One sweep in this fresh process; prints one JSON line of measurements."""
-    from sim.experiment.experiment import sweep
+    from sim.experiment import sweep
 
     with TreeMemory() as memory:
         started = time.perf_counter()

@@ -29,7 +29,7 @@ PARAMETER = "assumptions.practice.gaming_propensity"
 
 def child(runs: int, workers: int, db_file: str) -> None:
     """One sweep in this (fresh) process; prints a JSON line of measurements."""
-    from sim.experiment.experiment import sweep
+    from sim.experiment import sweep
 
     points = runs // REPS
     started = time.perf_counter()

@@ -1,8 +1,9 @@
 """Command-line interface: ``python run_sim.py COMMAND ...``.
 
 Each family of commands lives beside the code it drives and registers itself through a
-``register(subparsers)`` function listed in :data:`COMMAND_MODULES`. A user's mistake (a
-:class:`sim.errors.SimError`) is printed without a traceback and exits with status 2.
+``register(subparsers)`` function listed in :data:`COMMAND_MODULES`; what they share (run options, the
+console, the results folder) is in :mod:`sim.cli_options`, so no command module imports this one back.
+A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+# Re-exported: command modules outside sim.experiment and sim.report still import these from here.
+from sim.cli_options import RESULTS_DIR, add_run_options, console, err_console, run_overrides, timestamp
 from sim.errors import SimError
 from sim.numbers import format_number
 
@@ -30,41 +31,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.report",
 )
 
-RESULTS_DIR = Path("results")
-
-# Piped or captured output gets a wide console, so tables are not wrapped into unreadable columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-# ------------------------------------------------------------------------------ shared run options
-
-
-def add_run_options(parser: argparse.ArgumentParser, seed_default: int | None = 1) -> None:
-    """Options every command that runs the model takes (run, compare, sweep, sensitivity)."""
-    parser.add_argument("--seed", type=int, default=seed_default, help="random seed (default %(default)s)")
-    parser.add_argument("--quarters", type=int, help="length of the run in quarters (run.quarters)")
-    parser.add_argument("--scale", type=float, help="share of England to simulate (run.scale)")
-    parser.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
-        help="override a parameter, e.g. --set levers.qof.outcome_weight=0.5 (repeatable)",
-    )
-    parser.add_argument("--out", type=Path, help=f"output folder (default under {RESULTS_DIR}/)")
-
-
-def run_overrides(args: argparse.Namespace) -> list[str]:
-    """The ``--set`` overrides plus ``--quarters`` and ``--scale`` as overrides of the scenario."""
-    overrides = list(args.overrides)
-    if args.quarters is not None:
-        overrides.append(f"run.quarters={args.quarters}")
-    if args.scale is not None:
-        overrides.append(f"run.scale={args.scale}")
-    return overrides
-
-
-def timestamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
-
+__all__ = ["COMMAND_MODULES", "RESULTS_DIR", "add_run_options", "build_parser", "console", "err_console", "main",
+           "run_overrides", "timestamp"]
 
 # ------------------------------------------------------------------------------------- core commands
 
@@ -108,7 +76,6 @@ def _print_headline(metrics, scenario_name: str) -> None:
             start_val, end_val, unit = first[name], last[name], spec.unit
         table.add_row(spec.label, unit, format_number(start_val), format_number(end_val))
     console.print(table)
-
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:

@@ -20,20 +20,23 @@ def param(
     unit: str,
     description: str,
     source: str = "assumption",
+    label: str | None = None,
 ) -> Any:
-    """A numeric parameter with its allowed range, unit and provenance."""
+    """A numeric parameter with its allowed range, unit and provenance; ``label`` names it in docs, reports
+    and charts (default: from its path, ``sim.docs.parameter_label``)."""
     return Field(
         default,
         ge=low,
         le=high,
         description=description,
-        json_schema_extra={"unit": unit, "source": source},
+        json_schema_extra={"unit": unit, "source": source, **({"label": label} if label else {})},
     )
 
 
-def choice(default: Any, description: str, source: str = "lever") -> Any:
-    """A categorical parameter (an enum field)."""
-    return Field(default, description=description, json_schema_extra={"unit": "choice", "source": source})
+def choice(default: Any, description: str, source: str = "lever", label: str | None = None) -> Any:
+    """A categorical parameter (an enum field); ``label`` as for :func:`param`."""
+    return Field(default, description=description,
+                 json_schema_extra={"unit": "choice", "source": source, **({"label": label} if label else {})})
 
 
 class Section(BaseModel):

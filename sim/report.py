@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,7 +55,7 @@ class ReportContext:
     """Everything the pack is made from, loaded once."""
 
     name: str
-    data: Any  # sim.experiment.store.ExperimentData
+    data: Any  # sim.experiment.store.ExperimentData (finished runs only)
     scenarios: list[str]
     scenario_dicts: dict[str, dict[str, Any]]
     package_versions: dict[str, str]
@@ -66,6 +65,7 @@ class ReportContext:
     horizon: int
     colours: dict[str, str]
     provenance: Any  # sim.charts.style.Provenance
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparison at the horizon (compare)
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -107,7 +107,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
 
     with ResultStore(db_url) as store:
         data = store.load_experiment(name)
-        stored = _stored_runs(store, data.runs["run_id"].tolist()) if len(data.runs) else {}
+        stored = store.run_details(data.runs["run_id"].tolist())
         database = store.display_url
     complete = data.runs[data.runs["status"] == "complete"] if len(data.runs) else data.runs
     if complete.empty or data.metrics.empty:
@@ -147,33 +147,14 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
         model_version=str(data.experiment.get("model_version") or ", ".join(sorted(set(complete["model_version"])))),
         experiment=name, scale=scale, extra=(f"horizon quarter {h}",),
     )
-    return ReportContext(
+    ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
         code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
         provenance=provenance,
     )
-
-
-def _stored_runs(store: Any, run_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Resolved scenario and package versions stored with each run (not part of ``load_experiment``)."""
-    import sqlalchemy as sa
-
-    from sim.experiment import store as store_module
-
-    table = store_module.runs
-    out: dict[int, dict[str, Any]] = {}
-    ids = [int(i) for i in run_ids]
-    with store.engine.connect() as conn:
-        for start in range(0, len(ids), 500):
-            query = sa.select(table.c.id, table.c.scenario, table.c.package_versions).where(
-                table.c.id.in_(ids[start:start + 500]))
-            for run_id, scenario, versions in conn.execute(query):
-                out[int(run_id)] = {"scenario": _json(scenario), "package_versions": _json(versions)}
-    return out
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
+    if data.experiment.get("kind") == "compare":
+        ctx.summary = _summary(ctx)
+    return ctx
 
 
 # ------------------------------------------------------------------------------------------ charts
@@ -188,7 +169,7 @@ def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
     plan: list[tuple[str, str, Callable[[], Any]]] = []
     metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
     if kind == "compare":
-        summary = _summary(ctx)
+        summary = ctx.summary
         chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
         for i, chunk in enumerate(chunks, 1):
             plan.append((f"effects_{i}", "Effects against the baseline",
@@ -231,16 +212,11 @@ def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
 
 
 def _summary(ctx: ReportContext) -> pd.DataFrame:
-    """The paired comparison at the report's horizon (the store's own summary when that is the end)."""
-    from sim.experiment.compare import summarise
+    """The paired comparison at the report's horizon, in the order of the scenarios."""
+    from sim.experiment.paired import summarise
 
-    data = ctx.data
-    baseline = str(data.experiment.get("baseline") or ctx.scenarios[0])
-    last = int(data.metrics["quarter"].max())
-    if len(data.summary) and ctx.horizon == last and set(data.summary["metric"]) >= set(ctx.metrics):
-        summary = data.summary[data.summary["quarter"] == last]
-    else:
-        summary = summarise(data.metrics, baseline, ctx.horizon, order=ctx.scenarios)
+    baseline = str(ctx.data.experiment.get("baseline") or ctx.scenarios[0])
+    summary = summarise(ctx.data.metrics, baseline, ctx.horizon, order=ctx.scenarios)
     order = {s: i for i, s in enumerate(ctx.scenarios)}
     return summary.sort_values(["metric", "scenario"], key=lambda col: col.map(order) if col.name == "scenario"
                                else col, kind="stable").reset_index(drop=True)
@@ -288,7 +264,7 @@ def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
         written[f"tables/{name}"] = what
 
     if kind == "compare":
-        summary = _summary(ctx)
+        summary = ctx.summary
         put("headline.csv", report_text.headline_frame(summary, ctx.scenarios, ctx.metrics),
             "the headline table as shown, in display units")
         put("summary.csv", summary, "every metric at the horizon: means, paired differences, 95% intervals (raw units)")
@@ -346,7 +322,7 @@ def _scenario_table(ctx: ReportContext) -> pd.DataFrame:
 
 def default_out_dir(experiment: str) -> Path:
     """``results/EXPERIMENT/report``: beside the tables ``compare`` writes, as the README says."""
-    from sim.cli import RESULTS_DIR
+    from sim.cli_options import RESULTS_DIR
 
     return RESULTS_DIR / experiment / "report"
 
@@ -464,7 +440,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _announce(out: Path) -> None:
-    from sim.cli import console
+    from sim.cli_options import console
 
     index = (out / "index.html").resolve()
     console.print(f"Briefing pack in [bold]{out}[/bold]; open {index.as_uri()} in a browser.")
@@ -491,9 +467,3 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
     add_report_options(p)
     p.set_defaults(func=_cmd_report)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    from sim.cli import main
-
-    sys.exit(main(["report", *sys.argv[1:]]))

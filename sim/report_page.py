@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim.docs import parameter_label
 from sim.metrics import METRICS_BY_NAME
 from sim.report_text import Change, HeadlineRow, changes, esc, fmt_number, headline_rows
 
@@ -52,8 +53,6 @@ class Page:
     def build(cls, ctx: Any, chart_files: Sequence[Any], tables: Mapping[str, str], generated: str,
               reference: Mapping[str, Any]) -> Page:
         """Gather the words and tables of the page from the report's context."""
-        from sim.report import _summary
-
         exp = ctx.data.experiment
         kind = str(exp.get("kind"))
         baseline = str(exp.get("baseline") or ctx.scenarios[0])
@@ -95,7 +94,7 @@ class Page:
         other: pd.DataFrame | None = None
         note = ""
         if kind == "compare":
-            headline = headline_rows(_summary(ctx), ctx.scenarios, ctx.metrics)
+            headline = headline_rows(ctx.summary, ctx.scenarios, ctx.metrics)
             note = (f"Each cell: mean over replications [95% confidence interval]. Under each scenario: Δ, the "
                     f"paired difference from {baseline} [95% interval]; marked better or worse where the interval "
                     "excludes zero and the metric has a better direction. Shares are in per cent, differences in "
@@ -389,7 +388,7 @@ def _other_table(ctx: Any, kind: str) -> pd.DataFrame:
             key, conf = ("ST", "ST_conf") if method == "sobol" else ("mu_star", "mu_star_conf")
             for rec in group.sort_values(key, ascending=False).head(5).itertuples():
                 rows.append({"metric": METRICS_BY_NAME[metric].label if metric in METRICS_BY_NAME else metric,
-                             "method": method, "parameter": rec.parameter,
+                             "method": method, "parameter": parameter_label(rec.parameter),
                              "index": f"{key} {fmt_number(getattr(rec, key))} ± {fmt_number(getattr(rec, conf))}"})
         return pd.DataFrame(rows)
     from sim.charts.data import summarise_runs
@@ -397,7 +396,7 @@ def _other_table(ctx: Any, kind: str) -> pd.DataFrame:
     from sim.charts.style import display_unit
 
     design = ctx.data.design
-    table = design.copy()
+    table = design.rename(columns={c: parameter_label(c) for c in design.columns if c != "point_id"})
     for name in ctx.metrics[:6]:
         values = sweep_values(ctx.data.metrics, ctx.data.runs, design, name, ctx.horizon)
         spec = METRICS_BY_NAME[name]

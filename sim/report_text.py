@@ -138,20 +138,6 @@ class Change:
     description: str
 
 
-_WORDS = {"qof": "QOF", "gms": "GMS", "pms": "PMS", "apms": "APMS", "acsc": "ACSC", "sd": "SD"}
-
-
-def _humanise(path: str) -> str:
-    """``levers.qof.outcome_weight`` -> ``QOF: outcome weight``."""
-    parts = path.split(".")[1:]  # drop "levers" / "assumptions"
-    words = []
-    for part in parts:
-        tokens = [_WORDS.get(t, t) for t in part.split("_") if t != "gbp"]
-        words.append(" ".join(tokens))
-    text = ": ".join(words)
-    return text[0].upper() + text[1:] if text else path
-
-
 def _value_text(value: Any, unit: str) -> str:
     """A value with its unit in words: ``£5 per person per year``, ``0.5 share of points``, ``per head``."""
     if isinstance(value, bool):
@@ -178,6 +164,7 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def changes(scenario: Mapping[str, Any], reference: Mapping[str, Any], section: str) -> list[Change]:
     """Parameters of ``section`` (``levers`` or ``assumptions``) that differ from the reference scenario."""
+    from sim.docs import parameter_label
     from sim.scenario import parameter_specs
 
     specs = {s.path: s for s in parameter_specs()}
@@ -189,7 +176,7 @@ def changes(scenario: Mapping[str, Any], reference: Mapping[str, Any], section: 
         value, base = mine.get(path, spec.default), ref.get(path, spec.default)
         if value == base or (isinstance(value, float) and isinstance(base, float) and math.isclose(value, base)):
             continue
-        out.append(Change(path, _humanise(path), _value_text(value, spec.unit), _value_text(base, spec.unit),
+        out.append(Change(path, parameter_label(path), _value_text(value, spec.unit), _value_text(base, spec.unit),
                           spec.description))
     return out
 

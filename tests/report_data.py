@@ -1,8 +1,8 @@
 """Small stored experiments made with the real model and the real store, shared by the chart and report tests.
 
 Each is built once per test session (a few seconds at 3% scale and 8 quarters) in a temporary SQLite file,
-through :mod:`sim.experiment.experiment` exactly as the CLI would, and read back with
-``ResultStore.load_experiment``: the charts are tested on the frames users get, not on hand-made ones.
+through :mod:`sim.experiment` exactly as the CLI would, and read back with
+``sim.experiment.load_experiment``: the charts are tested on the frames users get, not on hand-made ones.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Stored:
 
 def build_store(folder: Path) -> Stored:
     """Run a four-scenario comparison, a 3x2 sweep and small Sobol and Morris analyses into one store."""
-    from sim.experiment.experiment import compare, sensitivity, sweep
+    from sim.experiment import compare, sensitivity, sweep
 
     db = f"sqlite:///{folder / 'crsim.db'}"
     stored = Stored(db)

@@ -29,11 +29,11 @@ def stored() -> Stored:
 
 @pytest.fixture(scope="session")
 def data(stored: Stored):
-    from sim.experiment.store import ResultStore
+    from sim.experiment import Session
 
-    with ResultStore(stored.db) as store:
-        return {name: store.load_experiment(name) for name in (stored.compare, stored.sweep, stored.sobol,
-                                                               stored.morris)}
+    with Session(stored.db) as session:
+        return {name: session.load_experiment(name) for name in (stored.compare, stored.sweep, stored.sobol,
+                                                                 stored.morris)}
 
 
 def _compare(d):

@@ -9,14 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from sim.experiment.compare import (
+from sim.experiment.errors import ExperimentError
+from sim.experiment.paired import (
     SUMMARY_COLUMNS,
     horizon_values,
     interval_width_ratio,
     median_width_ratio,
     summarise,
 )
-from sim.experiment.errors import ExperimentError
 
 LEVEL = "quality_mean"  # read at the horizon
 FLOW = "qof_payments_gbp"  # summed over the four quarters ending at the horizon

@@ -17,7 +17,7 @@ from sim.experiment.design import (
     sobol,
 )
 from sim.experiment.errors import DesignError
-from sim.experiment.experiment import plan_design
+from sim.experiment.plan import plan_design
 from sim.scenario import load_scenario, parameter_spec
 
 GAMING = "assumptions.practice.gaming_propensity"  # number, 0 to 2

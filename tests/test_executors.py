@@ -16,7 +16,8 @@ from helpers import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.experiment import experiment as exp
+from sim.experiment import plan as exp_plan
+from sim.experiment import running as exp_run
 from sim.experiment.design import grid, parse_vary
 from sim.experiment.errors import ExecutorError, ExperimentError
 from sim.experiment.executors import DaskExecutor, ProcessPoolExecutor, SerialExecutor, make_executor
@@ -47,7 +48,7 @@ def _assert_same(a, b):
 def _sweep_plan(name: str, reps: int = 2):
     base = load_scenario("status_quo", OVERRIDES)
     design = grid([parse_vary(f"{GAMING}=0.2:1.4:3")])
-    return exp.plan_design(base, design, kind="sweep", reps=reps, base_seed=11, name=name)
+    return exp_plan.plan_design(base, design, kind="sweep", reps=reps, base_seed=11, name=name)
 
 
 def _stored_table(url: str, name: str) -> pd.DataFrame:
@@ -110,14 +111,14 @@ def test_a_failing_run_is_reported_not_raised(monkeypatch, sqlite_url):
 
     plan = _sweep_plan("failing", reps=1)
     with ResultStore(sqlite_url) as store:
-        outcome = exp.run_plan(plan, store, SerialExecutor())
+        outcome = exp_run.run_plan(plan, store, SerialExecutor())
         assert outcome.status == "failed" and outcome.failed == 3
         with pytest.raises(ExperimentError, match=r"3 of 3 runs .* failed .*model bug"):
-            exp.raise_if_failed(outcome)
+            exp_run.raise_if_failed(outcome)
         assert store.experiment_info("failing")["status"] == "failed"
         monkeypatch.undo()
         # Fixed: the same plan resumes, recomputes the failed runs and completes.
-        again = exp.run_plan(plan, store, SerialExecutor())
+        again = exp_run.run_plan(plan, store, SerialExecutor())
         assert (again.status, again.computed, again.reused) == ("complete", 3, 0)
         assert store.experiment_info("failing")["status"] == "complete"
         assert store.run_errors(store.experiment_info("failing")["id"]) == []
@@ -185,9 +186,9 @@ def test_same_seed_same_stored_results_whatever_the_workers(tmp_path_factory, po
     tables = []
     for executor in (SerialExecutor(), pool):
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'r.db'}"
-        plan = exp.plan_design(base, design, kind="sweep", reps=3, base_seed=seed, name="prop")
+        plan = exp_plan.plan_design(base, design, kind="sweep", reps=3, base_seed=seed, name="prop")
         with ResultStore(url) as store:
-            assert exp.run_plan(plan, store, executor).status == "complete"
+            assert exp_run.run_plan(plan, store, executor).status == "complete"
         tables.append(_stored_table(url, "prop"))
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
     assert len(tables[0]) == 2 * 3 * 9
@@ -255,13 +256,13 @@ def test_dask_cluster_gives_the_serial_results(dask_cluster, tmp_path):
     serial_url = f"sqlite:///{tmp_path / 'serial.db'}"
     dask_url = f"sqlite:///{tmp_path / 'dask.db'}"
     with ResultStore(serial_url) as store:
-        assert exp.run_plan(_sweep_plan("s"), store, SerialExecutor()).status == "complete"
+        assert exp_run.run_plan(_sweep_plan("s"), store, SerialExecutor()).status == "complete"
     executor = DaskExecutor(dask_cluster, timeout_seconds=30)
     try:
         assert executor.workers == 2
         before = executor.client.run(lambda dask_worker: dask_worker.state.executed_count)
         with ResultStore(dask_url) as store:
-            outcome = exp.run_plan(_sweep_plan("s"), store, executor)
+            outcome = exp_run.run_plan(_sweep_plan("s"), store, executor)
         assert (outcome.status, outcome.computed, outcome.failed) == ("complete", 6, 0)
         after = executor.client.run(lambda dask_worker: dask_worker.state.executed_count)
     finally:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from helpers import run_cli
 
-from sim.experiment.compare import SUMMARY_COLUMNS
-from sim.experiment.experiment import load_experiment
+from sim.experiment import load_experiment
+from sim.experiment.paired import SUMMARY_COLUMNS
 from sim.experiment.store import ResultStore
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 

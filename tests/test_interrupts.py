@@ -22,17 +22,18 @@ import pytest
 import sqlalchemy as sa
 from helpers import small
 
-from sim.experiment import store as store_module
 from sim.experiment.executors import make_executor
-from sim.experiment.experiment import plan_compare, run_plan
 from sim.experiment.interrupts import deferred_interrupts
+from sim.experiment.plan import plan_compare
 from sim.experiment.rows import metric_rows
+from sim.experiment.running import run_plan
 from sim.experiment.store import ResultStore, RunLink
+from sim.experiment.store import schema as store_module
 from sim.runner import run
 from sim.scenario import load_scenario
 
 # Where a Ctrl-C can land during a write (the model and numpy are not involved in storing).
-_TRACED = ("sqlalchemy/engine/base.py", "sqlalchemy/pool/", "sqlalchemy/event/", "sim/experiment/store.py",
+_TRACED = ("sqlalchemy/engine/base.py", "sqlalchemy/pool/", "sqlalchemy/event/", "sim/experiment/store/",
            "sim/experiment/interrupts.py", "/contextlib.py")
 # Every line of a write.
 _STRIDE = 1

@@ -89,10 +89,9 @@ def test_page_says_what_a_briefing_needs(pack: Path) -> None:
 
 
 def test_headline_table_matches_the_experiment_summary(stored: Stored, pack: Path) -> None:
-    from sim.experiment.store import ResultStore
+    from sim.experiment import load_experiment
 
-    with ResultStore(stored.db) as store:
-        summary = store.load_experiment(stored.compare).summary
+    summary = load_experiment(stored.compare, stored.db).summary
     table = pd.read_csv(pack / "tables" / "headline.csv")
     assert list(pd.unique(table["scenario"])) == list(FOUR)  # the experiment's order, baseline first
     row = summary[(summary["metric"] == "outcome_mean") & (summary["scenario"] == "white_paper")].iloc[0]

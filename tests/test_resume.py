@@ -15,8 +15,8 @@ import pytest
 import sqlalchemy as sa
 from helpers import ROOT, run_cli
 
-from sim.experiment import store as store_module
 from sim.experiment.store import ResultStore
+from sim.experiment.store import schema as store_module
 
 GAMING = "assumptions.practice.gaming_propensity"
 QUARTERS = 8

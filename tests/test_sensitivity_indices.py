@@ -8,7 +8,7 @@ import pytest
 
 from sim.experiment.design import morris, parse_vary, sobol
 from sim.experiment.errors import ExperimentError
-from sim.experiment.sensitivity import analyse
+from sim.experiment.indices import analyse
 from sim.experiment.store import SENSITIVITY_COLUMNS
 
 A = "assumptions.practice.gaming_propensity"  # 0 to 2

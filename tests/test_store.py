@@ -11,11 +11,15 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from sim.experiment import store as store_module
+from sim.experiment import load_experiment
 from sim.experiment.errors import StoreError
 from sim.experiment.executors import make_executor
-from sim.experiment.experiment import plan_compare, run_plan
+from sim.experiment.plan import plan_compare
+from sim.experiment.running import run_plan
 from sim.experiment.store import ResultStore, RunLink, mask_url
+from sim.experiment.store import engine as store_engine
+from sim.experiment.store import schema as store_module
+from sim.experiment.store import writing as store_writing
 from sim.runner import run
 from sim.scenario import load_scenario
 from sim.version import MODEL_VERSION
@@ -98,7 +102,10 @@ def test_a_run_round_trips_bit_for_bit(store_url, result):
     runs = data.runs
     assert runs.loc[0, "scenario_hash"] == result.metadata["scenario_hash"]
     assert runs.loc[0, "model_version"] == MODEL_VERSION
-    assert list(data.summary.columns)[:3] == ["metric", "scenario", "baseline"]
+    assert data.summary.empty  # the store does no analysis; the public loader adds the paired summary
+    public = load_experiment("e1", store_url)
+    assert list(public.summary.columns)[:3] == ["metric", "scenario", "baseline"]
+    assert public.summary["quarter"].max() == expected["quarter"].max()
 
 
 def test_a_stored_run_is_reused_not_duplicated(store_url, result, other_result):
@@ -128,7 +135,7 @@ def test_a_run_is_written_in_one_transaction(store_url, result, monkeypatch):
         def broken(*args, **kwargs):
             raise RuntimeError("disk full, say")
 
-        monkeypatch.setattr(store_module, "_insert_snapshots", broken)
+        monkeypatch.setattr(store_writing, "_insert_snapshots", broken)
         with pytest.raises(RuntimeError, match="disk full"):
             store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
         for table in (store_module.runs, store_module.run_metrics, store_module.experiment_runs):
@@ -205,7 +212,7 @@ def test_bad_urls(url, message):
 
 
 def test_plain_postgresql_url_means_psycopg3():
-    assert store_module.resolve_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
+    assert store_engine.resolve_url("postgresql://u:p@h/db").drivername == "postgresql+psycopg"
 
 
 def _downgrade_to_schema_1(store: ResultStore, extra_metric: str) -> None:
@@ -282,7 +289,7 @@ def test_bulk_rows_clash_as_an_integrity_error(store_url, result):
         exp_id = _begin(store)
         run_id = store.save_run(result, RunLink(exp_id, "status_quo", 0, 0), keep_snapshots=True)
         with pytest.raises(sa.exc.IntegrityError), store.engine.begin() as conn:
-            store_module._insert_snapshots(conn, run_id, result.snapshots.iloc[:3])
+            store_writing._insert_snapshots(conn, run_id, result.snapshots.iloc[:3])
         assert store.find_run(result.metadata["scenario_hash"], 7).has_snapshots
 
 

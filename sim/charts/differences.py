@@ -3,7 +3,7 @@
 The differences are *paired*: replication ``k`` of every scenario shares its seed, population and shocks
 (common random numbers), so the interval is that of the mean of per-replication differences, much
 narrower than comparing two clouds of runs. The numbers come from the store's ``summary`` frame
-(:func:`sim.experiment.compare.summarise`); nothing is recomputed here.
+(:func:`sim.experiment.paired.summarise`); nothing is recomputed here.
 """
 
 from __future__ import annotations

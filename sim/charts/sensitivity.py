@@ -27,22 +27,9 @@ from sim.charts.data import (
     require_rows,
     summarise_runs,
 )
+from sim.docs import parameter_label
 
 SOBOL_COLOURS = {"S1": "#56B4E9", "ST": "#0072B2"}
-
-
-def parameter_label(path: str, with_unit: bool = False) -> str:
-    """A short readable name for a parameter path (``practice.autonomy_mean``), optionally with its unit."""
-    short = path.removeprefix("assumptions.").removeprefix("levers.")
-    if not with_unit:
-        return short
-    try:
-        from sim.scenario import parameter_spec
-
-        unit = parameter_spec(path).unit
-    except Exception:
-        unit = ""
-    return f"{short} ({unit})" if unit else short
 
 
 def _method(frame: pd.DataFrame, method: str | None) -> str:

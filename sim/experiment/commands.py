@@ -1,7 +1,8 @@
 """Command-line commands for experiments: compare, sweep, sensitivity, experiments, export.
 
-Registered in :data:`sim.cli.COMMAND_MODULES`. Each command checks its inputs before it touches the
-database or starts workers, so a typo fails in a second with a message, and stores nothing.
+Registered in :data:`sim.cli.COMMAND_MODULES` (loaded by name; the shared options come from
+:mod:`sim.cli_options`). Each command checks its inputs before it touches the database or starts workers,
+so a typo fails in a second with a message, and stores nothing.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from sim.cli import RESULTS_DIR, add_run_options, console, run_overrides
+from sim.cli_options import RESULTS_DIR, add_run_options, console, run_overrides
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.numbers import format_number
 
@@ -135,8 +136,8 @@ def _print_outcome(outcome: Any) -> None:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from sim.experiment.compare import median_width_ratio
-    from sim.experiment.experiment import compare
+    from sim.experiment.api import compare
+    from sim.experiment.paired import median_width_ratio
 
     result = compare(
         args.scenarios, baseline=args.baseline, reps=args.reps, seed=args.seed, overrides=run_overrides(args),
@@ -175,7 +176,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.experiment.experiment import sweep
+    from sim.experiment.api import sweep
 
     result = sweep(
         args.scenario, args.vary, design=args.design, samples=args.samples, reps=args.reps, seed=args.seed,
@@ -209,7 +210,7 @@ def _print_design_means(result: Any, what: str, limit: int = 25) -> None:
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
-    from sim.experiment.experiment import sensitivity
+    from sim.experiment.api import sensitivity
 
     result = sensitivity(
         args.scenario, args.vary, method=args.method, samples=args.samples, reps=args.reps, seed=args.seed,

@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -102,14 +103,63 @@ def _init_worker(parent_pid: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
 
 
+@contextlib.contextmanager
+def _caller_main_hidden() -> Iterator[None]:
+    """While a worker process is launched, show multiprocessing a ``__main__`` with no file and no spec.
+
+    Under spawn and forkserver, a new process re-runs the parent's ``__main__`` (the user's script) before
+    it starts work, so that functions defined there can be unpickled. Our workers only run
+    :func:`sim.experiment.tasks.execute` on :class:`~sim.experiment.tasks.RunTask` objects, all of the
+    ``sim`` package, and need nothing from the caller. Re-running the caller is what breaks a script
+    without an ``if __name__ == "__main__":`` guard (each worker would start the experiment again, and fail
+    bootstrapping), and code read from standard input (``python -``: there is no file ``<stdin>`` to
+    re-run). With no main module to re-run, all of these simply work, as notebooks already do.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
+
+
+class _SpawnProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that starts without re-running the caller's main module (pickled by reference, so
+    it lives at module level)."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        with _caller_main_hidden():
+            return multiprocessing.context.SpawnProcess._Popen(process_obj)
+
+
+class _SpawnContext(multiprocessing.context.SpawnContext):
+    Process = _SpawnProcess
+
+
+if sys.platform != "win32":
+
+    class _ForkServerProcess(multiprocessing.context.ForkServerProcess):
+        """A forkserver worker that starts without re-running the caller's main module."""
+
+        @staticmethod
+        def _Popen(process_obj: Any) -> Any:
+            with _caller_main_hidden():
+                return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+
+    class _ForkServerContext(multiprocessing.context.ForkServerContext):
+        Process = _ForkServerProcess
+
+
 def _mp_context() -> multiprocessing.context.BaseContext:
     # Never plain fork: the parent may hold threads (progress bar, database pool) whose locks a forked
     # child would inherit mid-flight. forkserver starts workers fast where the platform has it.
     if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
+        ctx = _ForkServerContext()
         ctx.set_forkserver_preload(["sim.experiment.tasks", "sim.runner"])
         return ctx
-    return multiprocessing.get_context("spawn")
+    return _SpawnContext()
 
 
 class ProcessPoolExecutor(_Base):

@@ -113,7 +113,7 @@ def export_experiment(store: ResultStore, name: str, out_dir: Path, fmt: str = "
     if info["kind"] == "sensitivity":
         tables.append(("sensitivity", [store.load_sensitivity(exp_id)]))
     if info["kind"] == "compare" and info.get("baseline") and len(runs):
-        from sim.experiment.compare import summarise
+        from sim.experiment.paired import summarise
 
         tables.append(("summary", [summarise(store.load_metrics(exp_id), info["baseline"])]))
     for table_name, chunks in tables:

@@ -1,0 +1,191 @@
+"""Planning an experiment: every run it needs, checked before anything runs.
+
+Planning resolves the scenarios, builds the design and checks every design point against the scenario
+schema, so a mistake (a typo in a path, a value out of range, a baseline not compared) costs a second and
+touches neither the database nor any worker. A :class:`Plan` then generates its runs lazily.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sim.experiment.design import Design
+from sim.experiment.errors import DesignError, ExperimentError
+from sim.experiment.store.schema import check_name
+from sim.experiment.tasks import RunTask
+from sim.params import Scenario
+from sim.scenario import load_scenario, parse_override, scenario_hash, with_values
+from sim.version import MODEL_VERSION
+
+Kind = Literal["compare", "sweep", "sensitivity"]
+SnapshotPolicy = Literal["all", "first", "none"]
+SNAPSHOT_POLICIES: tuple[str, ...] = ("all", "first", "none")
+
+# Parameters a design may not vary: the horizon at which a sweep is read must be the same for every run.
+_NOT_VARIABLE = {"run.quarters": "every run must reach the same horizon; use --quarters to set it"}
+
+@dataclass
+class Plan:
+    """Every run an experiment needs, checked and ready to execute.
+
+    Attributes:
+        name: experiment name (unique in the store).
+        kind: compare, sweep or sensitivity.
+        baseline: the reference scenario of a comparison.
+        labels: the compared scenarios' names, or the base scenario's name for a design.
+        reps: replications per scenario or point; replication k uses seed ``base_seed + k``.
+        base_seed: seed of replication 0.
+        snapshots: which runs keep practice snapshots: all, first (replication 0) or none.
+        options: JSON-able settings stored with the experiment.
+        point_hashes: content hash of each compared scenario, or of each design point's scenario.
+        base: the base scenario of a design.
+        compared: (label, scenario) of each compared scenario.
+        design: the design of a sweep or sensitivity analysis.
+    """
+
+    name: str
+    kind: Kind
+    baseline: str | None
+    labels: list[str]
+    reps: int
+    base_seed: int
+    snapshots: SnapshotPolicy
+    options: dict[str, Any]
+    point_hashes: list[str]
+    base: Scenario | None = None
+    compared: list[tuple[str, Scenario]] = field(default_factory=list)
+    design: Design | None = None
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.point_hashes) * self.reps
+
+    def definition(self) -> dict[str, Any]:
+        """What makes two experiments the same: kind, scenarios (by hash), design, seeds, model version."""
+        return {
+            "kind": self.kind, "model_version": MODEL_VERSION, "reps": self.reps, "base_seed": self.base_seed,
+            "scenarios": self.labels, "baseline": self.baseline,
+            "scenario_content": hashlib.sha256("".join(self.point_hashes).encode()).hexdigest()[:16],
+            "design": None if self.design is None else self.design.describe(),
+        }
+
+    @property
+    def definition_hash(self) -> str:
+        blob = json.dumps(self.definition(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def keep_snapshots(self, replication: int) -> bool:
+        return self.snapshots == "all" or (self.snapshots == "first" and replication == 0)
+
+    def tasks(self) -> Iterator[RunTask]:
+        """The runs, generated lazily so that a sweep of any size is never all in memory at once.
+
+        Comparisons go replication by replication (so an interrupted comparison is balanced across
+        scenarios); sweeps go point by point (so each point's scenario is built once).
+        """
+        if self.kind == "compare":
+            for rep in range(self.reps):
+                for (label, scenario), digest in zip(self.compared, self.point_hashes, strict=True):
+                    yield RunTask(scenario, self.base_seed + rep, digest, label, 0, rep, self.keep_snapshots(rep))
+            return
+        assert self.design is not None and self.base is not None
+        label = self.labels[0]
+        for point_id, digest in enumerate(self.point_hashes):
+            scenario = with_values(self.base, self.design.values(point_id), f"design point {point_id}")
+            for rep in range(self.reps):
+                yield RunTask(scenario, self.base_seed + rep, digest, label, point_id, rep,
+                              self.keep_snapshots(rep))
+
+
+def _check_common(reps: int, snapshots: str) -> None:
+    if reps < 1:
+        raise ExperimentError(f"--reps must be at least 1, not {reps}.")
+    if snapshots not in SNAPSHOT_POLICIES:
+        raise ExperimentError(f"--snapshots must be one of {', '.join(SNAPSHOT_POLICIES)}, not '{snapshots}'.")
+
+
+def default_name(kind: str) -> str:
+    return f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def plan_compare(
+    scenarios: Sequence[Scenario], *, baseline: str | None = None, reps: int = 10, base_seed: int = 1,
+    name: str | None = None, snapshots: SnapshotPolicy = "first",
+) -> Plan:
+    """Plan a comparison of scenarios with common random numbers.
+
+    Raises:
+        ExperimentError: no scenarios, one named twice, a baseline not among them, or bad options.
+    """
+    _check_common(reps, snapshots)
+    if not scenarios:
+        raise ExperimentError("Give at least one scenario to compare.")
+    labels = [s.name for s in scenarios]
+    dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
+    if dupes:
+        raise ExperimentError(f"Scenario {', '.join(dupes)} is listed more than once; each needs its own name.")
+    baseline = baseline or labels[0]
+    if baseline not in labels:
+        raise ExperimentError(f"Baseline '{baseline}' is not one of the compared scenarios: {', '.join(labels)}.")
+    name = check_name(name or default_name("compare"))
+    return Plan(
+        name=name, kind="compare", baseline=baseline, labels=labels, reps=reps, base_seed=base_seed,
+        snapshots=snapshots, point_hashes=[scenario_hash(s) for s in scenarios],
+        compared=list(zip(labels, scenarios, strict=True)),
+        options={"snapshots": snapshots, "scenario_hashes": [scenario_hash(s) for s in scenarios],
+                 "quarters": [s.run.quarters for s in scenarios], "scale": [s.run.scale for s in scenarios]},
+    )
+
+
+def plan_design(
+    base: Scenario, design: Design, *, kind: Kind, reps: int = 1, base_seed: int = 1, name: str | None = None,
+    snapshots: SnapshotPolicy = "none",
+) -> Plan:
+    """Plan a sweep or sensitivity analysis: every design point checked against the schema now.
+
+    Raises:
+        DesignError: a varied parameter that may not vary, or a point the scenario schema rejects.
+    """
+    _check_common(reps, snapshots)
+    for spec in design.specs:
+        if spec.path in _NOT_VARIABLE:
+            raise DesignError(f"--vary: '{spec.path}' cannot be varied: {_NOT_VARIABLE[spec.path]}.")
+    hashes = []
+    for point_id in range(design.n_points):
+        scenario = with_values(base, design.values(point_id), f"design point {point_id}")
+        hashes.append(scenario_hash(scenario))
+    name = check_name(name or default_name(kind))
+    return Plan(
+        name=name, kind=kind, baseline=None, labels=[base.name], reps=reps, base_seed=base_seed,
+        snapshots=snapshots, point_hashes=hashes, base=base, design=design,
+        options={"snapshots": snapshots, "base_scenario_hash": scenario_hash(base),
+                 "quarters": base.run.quarters, "scale": base.run.scale, **design.describe()},
+    )
+
+
+
+def resolve(ref: str | Scenario, overrides: Sequence[str] = ()) -> Scenario:
+    """A scenario from a shipped name, a path or a Scenario object, with ``path=value`` overrides applied."""
+    if isinstance(ref, Scenario):
+        return with_values(ref, dict(parse_override(o) for o in overrides), "overrides") if overrides else ref
+    return load_scenario(ref, list(overrides))
+
+
+def year_quarters(years: Sequence[float], quarters: int) -> list[int]:
+    """The quarters at the end of ``years`` (after the start), checked to lie within a run of ``quarters``."""
+    out = []
+    for year in years:
+        q = round(float(year) * 4)
+        if not 0 < q <= quarters:
+            raise ExperimentError(
+                f"--years {year:g}: must be after the start and within the run ({quarters / 4:g} years)."
+            )
+        if q != quarters and q not in out:
+            out.append(q)
+    return out
+
