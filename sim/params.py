@@ -336,16 +336,19 @@ class PracticeBehaviour(Section):
         "Expected marginal payment (per registered patient a year, for a unit of effort) that weighs in the "
         "effort choice as much as an attraction of 1 (routine work): the exchange rate between money and "
         "motivation.",
-        "calibrated: the 2004 and 2010 QOF's pull on recording and improvement (qof_achievement_2004/2005/2006, "
+        "calibrated to the 2004 and 2010 QOF's pull on recording and improvement (qof_achievement_2004/2005/2006, "
         "qof_first_year_gain)",
     )
     motivation_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of intrinsic motivation across practices.")
-    capacity_sd: float = param(0.2066, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.")
+    capacity_sd: float = param(
+        0.2066, 0.0, 0.5, "share of time", "Spread of discretionary capacity across practices.",
+        "calibrated to qof_points_sd, qof_points_p1 and qof_share_below_90 (Ashworth et al 2013; HSCIC)",
+    )
     responsiveness_sd: float = param(
         0.4739, 0.0, 2.0, "log SD",
         "Spread across practices of how far they chase payments (a log-normal factor with mean 1 on "
         "incentive_responsiveness): some practices ignore QOF and sit in the long lower tail of its points.",
-        "calibrated (preset qof) to qof_points_sd and qof_points_p1_2009 (Ashworth et al, BJGP 2013)",
+        "calibrated to qof_points_sd and qof_points_p1_2009 (Ashworth et al, BJGP 2013)",
     )
     motivation_recovery: float = param(
         0.05, 0.0, 0.5, "share per quarter",
@@ -406,7 +409,9 @@ class Recording(Section):
         " 2013; IC 2005-2007; Doran 2006) and qof_achievement_2010",
     )
     exception_base: float = param(
-        0.04061, 0.0, 0.2, "share of patients", "Exception reporting with no gaming effort (clinically proper)."
+        0.04061, 0.0, 0.2, "share of patients",
+        "Mean exception reporting with no gaming effort (clinical and habitual, spread by exception_propensity_sd).",
+        "calibrated to exception_rate and exception_rate_practice_2005 (IC PUB02057; Doran et al, NEJM 2008)",
     )
     exception_gaming: float = param(
         0.01862, 0.0, 0.3, "share of patients",
@@ -417,19 +422,21 @@ class Recording(Section):
         0.4648, 0.0, 2.0, "log SD",
         "Spread of a practice's indicators about its mean, on the log of the shortfall from full achievement "
         "(so a practice near 100% has every indicator near it and full points are reachable).",
+        "calibrated to qof_share_at_max, qof_share_below_90 and qof_points_sd (HSCIC 2010/11-2012/13; Ashworth et al "
+        "2013)",
     )
     exception_propensity_sd: float = param(
         0.5281, 0.0, 1.5, "log SD",
         "Spread across practices of their propensity to exception-report for clinical and habitual reasons "
         "(log-normal with mean exception_base).",
-        "calibrated (preset exceptions) to exception_rate_practice_2005 (Doran et al, NEJM 2008: IQR 4.0-6.9%) and "
+        "calibrated to exception_rate_practice_2005 (Doran et al, NEJM 2008: IQR 4.0-6.9%) and "
         "exception_rate_p95_2011 (HSCIC: 10.1%)",
     )
     excepted_failing_share: float = param(
         0.223, 0.0, 1.0, "share",
         "Share of the patients a practice exception-reports who would otherwise have missed the indicator "
         "(1 = only failures are excepted); sets how much exception reporting raises reported achievement.",
-        "calibrated (preset exceptions) to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
+        "calibrated to exception_gaming_slope (Doran et al, NEJM 2006: 0.31 points per point)",
     )
 
 
@@ -481,8 +488,9 @@ class Outcomes(Section):
     )
     deprivation_gradient: float = param(
         0.1813, 0.0, 1.5, "log ratio per unit deprivation rank",
-        "Admissions gradient with deprivation, quality held equal (exp(0.8 x 0.19) = 1.16, 90th vs 10th).",
-        "Busby et al 2017 (PMC5445441)",
+        "Admissions gradient with deprivation between practices of an area, quality held equal (the 90th "
+        "against the 10th centile of deprivation rank is 0.8 apart).",
+        "calibrated to acsc_deprivation_practice (Busby et al 2017, PMC5445441: 1.16, within areas)",
     )
     quality_effect: float = param(
         1.0, 0.0, 4.0, "log ratio per unit quality", "Fall in admissions per unit rise in latent quality."
@@ -494,20 +502,20 @@ class Outcomes(Section):
         0.155, 0.0, 0.8, "log SD",
         "Between-practice variation in admissions beyond quality, deprivation and area (case mix, access), "
         "log-normal with mean 1.",
-        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
+        "calibrated to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
         "acsc_rate_range",
     )
     area_deprivation_effect: float = param(
         0.07003, 0.0, 1.0, "log ratio per SD of area deprivation",
         "Admissions effect of a consortium's area deprivation beyond the practice-level gradient (hospital "
         "thresholds, social care, community services), log-normal with mean 1.",
-        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
+        "calibrated to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020) and "
         "acsc_rate_range (King's Fund 2012: 9 to 22 per 1,000 across areas)",
     )
     area_sd: float = param(
         0.07106, 0.0, 0.8, "log SD",
         "Consortium effect on admissions unrelated to deprivation (hospital and service configuration).",
-        "calibrated (preset areas) to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of "
+        "calibrated to acsc_between_ccg_share (Santos, Rice & Gravelle, BMJ Open 2020: 41.8% of "
         "the variation between CCGs) and acsc_rate_range",
     )
 
@@ -603,7 +611,10 @@ class Initial(Section):
         "Mean latent quality at the start (2010/11 in the shipped scenarios).",
         "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
     )
-    quality_sd: float = param(0.0298, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.")
+    quality_sd: float = param(
+        0.0298, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.",
+        "calibrated to qof_points_sd, qof_share_below_90 and qof_share_at_max (Ashworth et al 2013; HSCIC)",
+    )
     deprivation_quality_gap: float = param(
         0.04, 0.0, 0.2, "share of patients", "Quality gap between the least and most deprived practices."
     )

@@ -85,42 +85,43 @@ PRESETS: dict[str, Preset] = {
     ),
     "areas": Preset(
         "Area and practice effects on admissions, to the split of variation between and within CCGs, the "
-        "range of area rates and the within-area deprivation gradient.",
+        "range of area rates and the within-area deprivation gradient (shipped: national scale).",
         (
             "assumptions.outcomes.overdispersion=0.1:0.5",
             "assumptions.outcomes.area_deprivation_effect=0.0:0.4",
             "assumptions.outcomes.area_sd=0.0:0.3",
             "assumptions.outcomes.deprivation_gradient=0.05:0.4",
         ),
-        ("acsc_between_share=0.418", "acsc_consortium_min=11", "acsc_consortium_max=20", "acsc_deprivation_practice"),
+        ("acsc_between_share=0.418", "acsc_consortium_min=10.5", "acsc_consortium_max=20", "acsc_deprivation_practice"),
     ),
     "exceptions": Preset(
         "Practices' propensity to exception-report and what exceptions do to reported achievement, to the "
-        "published spread of exception rates and Doran's slope.",
+        "published level and spread of exception rates and Doran's slope (shipped: national scale).",
         (
             "assumptions.recording.exception_propensity_sd=0.1:1.2",
             "assumptions.recording.excepted_failing_share=0.0:1.0",
+            "assumptions.recording.exception_base=0.01:0.06",
+            "assumptions.recording.exception_gaming=0.005:0.06",
         ),
-        ("exception_iqr", "exception_p95", "exception_gaming_slope"),
+        ("exception_iqr", "exception_p95", "exception_gaming_slope", "exception_median", "exception_rate_year1"),
     ),
     "qof": Preset(
         "Recording, the pull of money and the state of care in 2004 and 2010/11, to recorded QOF achievement "
-        "and its spread, exception reporting and the gain over the pre-QOF trend.",
+        "and its distribution across practices, and the gain over the pre-QOF trend (shipped: half scale).",
         (
-            "assumptions.practice.money_scale_gbp=5:60",
+            "assumptions.practice.money_scale_gbp=10:90",
             "assumptions.practice.responsiveness_sd=0.0:1.5",
+            "assumptions.practice.capacity_sd=0.02:0.3",
             "assumptions.recording.recording_yield=0.1:0.35",
             "assumptions.recording.recording_decay=0.05:0.3",
-            "assumptions.recording.exception_gaming=0.005:0.06",
             "assumptions.recording.indicator_spread=0.2:1.2",
             "assumptions.initial.quality_mean=0.6:0.8",
-            "assumptions.initial.quality_sd=0.02:0.1",
+            "assumptions.initial.quality_sd=0.01:0.08",
             "history/qof_2004:assumptions.initial.quality_mean=0.5:0.75",
             "history/qof_2004:levers.qof.upper_threshold=0.75:0.95",
         ),
         (
             "achievement_year1",
-            "exception_rate_year1",
             "achievement_2004",
             "achievement_2005",
             "achievement_2006",
