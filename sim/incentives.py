@@ -29,11 +29,13 @@ def _lognormal_below(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return ndtr((log_x + 0.5 * sigma**2) / sigma), ndtr((log_x - 0.5 * sigma**2) / sigma)
 
 
-def _paying_band(recorded: np.ndarray, qof: QOF) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The practice's shortfall from 100% and the factors beyond which its indicators earn all points
-    (below ``full``) or none (above ``none``)."""
+def _paying_band(recorded: np.ndarray, qof: QOF, spread: float) -> tuple[np.ndarray, ...]:
+    """A practice's shortfall from 100%, and for the factors beyond which its indicators earn all points
+    (``full``) or none (``none``): P(F < full), E[F; F < full], P(F < none), E[F; F < none]."""
     shortfall = np.maximum(1.0 - recorded, 1e-12)
-    return shortfall, (1.0 - qof.upper_threshold) / shortfall, (1.0 - qof.lower_threshold) / shortfall
+    p_full, e_full = _lognormal_below((1.0 - qof.upper_threshold) / shortfall, spread)
+    p_none, e_none = _lognormal_below((1.0 - qof.lower_threshold) / shortfall, spread)
+    return shortfall, p_full, e_full, p_none, e_none
 
 
 def process_points_share(recorded: np.ndarray, qof: QOF, spread: float) -> np.ndarray:
@@ -48,10 +50,7 @@ def process_points_share(recorded: np.ndarray, qof: QOF, spread: float) -> np.nd
     span = max(qof.upper_threshold - qof.lower_threshold, 1e-9)
     if spread <= 0:
         return np.clip((recorded - qof.lower_threshold) / span, 0.0, 1.0)
-    shortfall, full, none = _paying_band(recorded, qof)
-    p_full, _ = _lognormal_below(full, spread)
-    p_none, e_none = _lognormal_below(none, spread)
-    _, e_full = _lognormal_below(full, spread)
+    shortfall, p_full, e_full, p_none, e_none = _paying_band(recorded, qof, spread)
     paying = ((1.0 - qof.lower_threshold) * (p_none - p_full) - shortfall * (e_none - e_full)) / span
     return np.clip(p_full + paying, 0.0, 1.0)
 
@@ -64,9 +63,9 @@ def process_points_slope(recorded: np.ndarray, qof: QOF, spread: float) -> np.nd
     if spread <= 0:
         inside = (recorded > qof.lower_threshold) & (recorded < qof.upper_threshold)
         return inside / span
-    _, full, none = _paying_band(recorded, qof)
-    _, e_full = _lognormal_below(full, spread)
-    _, e_none = _lognormal_below(none, spread)
+    shortfall = np.maximum(1.0 - recorded, 1e-12)
+    _, e_full = _lognormal_below((1.0 - qof.upper_threshold) / shortfall, spread)
+    _, e_none = _lognormal_below((1.0 - qof.lower_threshold) / shortfall, spread)
     return np.where(recorded < 1.0, (e_none - e_full) / span, 0.0)
 
 

@@ -26,8 +26,8 @@ FLOWS: tuple[str, ...] = ()
 
 # Rounds of settling effort and recording together at the start, each moving effort this share of the
 # way to its target (a numerical device: the settled state does not depend on them once converged).
-SETTLE_ROUNDS = 60
-SETTLE_DAMPING = 0.15
+SETTLE_ROUNDS = 40
+SETTLE_DAMPING = 0.2
 # Quarters of the baseline regime's review, challenge and notices run before the start: long enough for
 # peer pressure, remedial pressure and goodwill to reach their steady levels (goodwill recovers slowest).
 SPIN_UP_QUARTERS = 24
