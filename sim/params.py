@@ -551,6 +551,16 @@ class Leadership(Section):
 
 
 class Challenge(Section):
+    register_share: float = param(
+        0.25, 0.05, 1.0, "share of list",
+        "Share of a practice's list on the registers QOF achievement is measured over: sets the binomial noise "
+        "of achievement in the funnel plots (a small practice's rate is noisier).",
+    )
+    prescribing_noise_cv_per_1000: float = param(
+        0.1, 0.0, 1.0, "share of mean, for 1,000 patients",
+        "Sampling noise of prescribing cost per head in the funnel plots for a list of 1,000 (shrinking with the "
+        "square root of list size).",
+    )
     base_log_odds: float = param(-0.5, -5.0, 5.0, "log-odds", "Log-odds of success of an average challenge.")
     skill_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's skill.")
     credibility_effect: float = param(2.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's credibility.")
@@ -626,6 +636,11 @@ class Initial(Section):
         0.955, 0.8, 1.05, "share of income", "Practice costs as a share of income at the start."
     )
     cost_ratio_sd: float = param(0.025, 0.0, 0.1, "share of income", "Spread of the cost ratio.")
+    fixed_cost_share: float = param(
+        0.2, 0.0, 0.8, "share of costs",
+        "Share of a practice's costs that does not scale with its list (premises, partners): small practices and "
+        "those losing patients are more exposed.",
+    )
 
 
 class Assumptions(Section):

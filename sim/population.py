@@ -36,9 +36,6 @@ LIST_SIZE_KNOTS = (
     (1.0, 40327),
 )
 
-# Share of a practice's costs that does not scale with its list (premises, partners): small practices
-# are more exposed to losing patients. Assumption.
-FIXED_COST_SHARE = 0.2
 # Share of QOF points a practice expects to earn when setting its cost base (2010/11 mean, 94.7%).
 BASELINE_QOF_SHARE = 0.947
 
@@ -160,8 +157,9 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
     qof_share = BASELINE_QOF_SHARE if init.qof_in_place else 0.0
     income_per_head = contract_funding(Contracts())[contract] + qof_share * REFERENCE_QOF_POT_GBP / lists.mean()
     cost_ratio = np.clip(init.cost_ratio_mean + init.cost_ratio_sd * z("cost_ratio"), 0.7, 1.1)
-    ps.cost_per_head_gbp[rows] = (1 - FIXED_COST_SHARE) * cost_ratio * income_per_head
-    ps.fixed_cost_gbp[rows] = FIXED_COST_SHARE * cost_ratio * income_per_head * lists
+    fixed = init.fixed_cost_share
+    ps.cost_per_head_gbp[rows] = (1 - fixed) * cost_ratio * income_per_head
+    ps.fixed_cost_gbp[rows] = fixed * cost_ratio * income_per_head * lists
 
     cs = ConsortiumState(count=c)
     cs.population = np.bincount(consortium, weights=lists, minlength=c)

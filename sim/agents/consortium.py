@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 # Domains a practice can be an outlier in; the challenge targets the worst.
 OUTCOME, ACHIEVEMENT, PRESCRIBING = 0, 1, 2
 
-# Share of a practice's list on the registers that QOF achievement is measured over (assumption).
-REGISTER_SHARE = 0.25
-# Sampling noise of prescribing cost per head for a list of 1,000 patients, as a share of the mean.
-PRESCRIBING_NOISE_CV_PER_1000 = 0.1
 
 
 class ConsortiumLead(mesa.Agent):
@@ -137,9 +133,16 @@ class Funnel:
 
 
 def funnel_scores(
-    ps: PracticeState, n: int, count: int, expected_per_1000: np.ndarray, prescribing_per_head: np.ndarray
+    ps: PracticeState,
+    n: int,
+    count: int,
+    expected_per_1000: np.ndarray,
+    prescribing_per_head: np.ndarray,
+    c: Challenge | None = None,
 ) -> Funnel:
-    """Benchmark every practice against its consortium on the last four quarters of data."""
+    """Benchmark every practice against its consortium on the last four quarters of data (measurement
+    noise of achievement and prescribing from ``c``, the schema defaults if not given)."""
+    c = c or Challenge()
     open_ = ps.open[:n]
     closed = np.flatnonzero(~open_)  # few: closed practices are excluded by index, not by masking every row
     cons = ps.consortium[:n]
@@ -158,12 +161,12 @@ def funnel_scores(
     # QOF achievement: a proportion over the registers; lower is worse.
     p = ps.achievement[:n]
     p_bar = _grouped_mean(p, lists, cons, count, patients)[cons]
-    se = np.sqrt(np.maximum(p_bar * (1 - p_bar), 1e-4) / (REGISTER_SHARE * safe_lists))
+    se = np.sqrt(np.maximum(p_bar * (1 - p_bar), 1e-4) / (c.register_share * safe_lists))
     z_ach = (p_bar - p) / se
 
     # Prescribing cost per head: normal, noise shrinking with list size; higher is worse.
     c_bar = _grouped_mean(prescribing_per_head, lists, cons, count, patients)[cons]
-    se_rx = PRESCRIBING_NOISE_CV_PER_1000 * c_bar / np.sqrt(safe_lists / 1000.0)
+    se_rx = c.prescribing_noise_cv_per_1000 * c_bar / np.sqrt(safe_lists / 1000.0)
     z_rx = (prescribing_per_head - c_bar) / np.maximum(se_rx, 1e-9)
 
     members = np.bincount(cons, weights=open_.astype(float), minlength=count)

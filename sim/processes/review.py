@@ -30,7 +30,7 @@ def review_and_challenge(model: CommissioningModel) -> None:
     rules.decay_pressure(ps, n, a.challenge.effect_duration_quarters)
     cap = ps.capacity
     funnel = cons_rules.funnel_scores(
-        ps, n, model.n_consortia, derived.expected_outcome(model), derived.prescribing_per_head(model)
+        ps, n, model.n_consortia, derived.expected_outcome(model), derived.prescribing_per_head(model), a.challenge
     )
     model.outcome_outliers = int((funnel.outcome > OUTLIER_METRIC_Z).sum())
     score, domain = funnel.worst()
