@@ -217,8 +217,11 @@ class QualityPremium(Section):
     )
     distribution: PremiumDistribution = choice(
         PremiumDistribution.NONE,
-        "What the consortium does with the premium: keep it (none), pay practices per head, pay by "
-        "contribution to the improvement, or buy more review capacity.",
+        "What the consortium does with the premium: keep it unspent (none), pay practices per head (each "
+        "member's own gain diluted by its share of the consortium), pay by contribution to the improvement "
+        "(paid for its own gain), or buy more review capacity (only a consortium holding the delegated review "
+        "role can; elsewhere the money stays unspent). Whatever is done with it, the prospect of the premium "
+        "lets the lead press members (premium.peer_internalisation).",
     )
 
 
