@@ -163,7 +163,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_common(p, reps_default=1)
     p.add_argument("--preset", action="append", metavar="NAME",
-                   help="a shipped calibration problem: money, areas, exceptions, qof or effects (repeatable; default all)")
+                   help="a shipped calibration problem: money, areas, exceptions, qof or effects "
+                        "(repeatable; default all)")
     p.add_argument("--param", action="append", metavar="[SCENARIO:]PATH[=LOW:HIGH]",
                    help="a parameter to fit (repeatable), e.g. assumptions.outcomes.acsc_per_1000=10:18")
     p.add_argument("--target", action="append", metavar="CHECK[=VALUE]",
