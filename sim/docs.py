@@ -56,7 +56,7 @@ def parameter_label(path: str, with_unit: bool = False) -> str:
 
 _HEADER = """# Scenario parameters
 
-Generated from the schema in `sim/params.py` by `python run_sim.py params --markdown > docs/parameters.md`;
+Generated from the schema in `sim/params/` by `python run_sim.py params --markdown > docs/parameters.md`;
 a test fails if this file and the code disagree. *Levers* are the board's policy choices; *assumptions*
 are uncertain behavioural parameters (the natural subjects of sweeps and sensitivity analysis); *run*
 settings say what is simulated. Where no published source pins a value down, the source says

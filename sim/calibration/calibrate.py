@@ -6,7 +6,7 @@ objective is deterministic; it is still rough, since challenges, closures and ad
 Methods: ``nelder-mead`` (scipy, bounded, on parameters scaled to [0, 1]) and ``optuna`` (TPE, for noisier
 problems; ``pip install optuna``). The result is written as a parameter file (YAML) that records the
 targets, the fit, the settings and the date; ``validate --params FILE`` checks a fit before its values
-become the defaults in ``sim/params.py``.
+become the defaults in ``sim/params/``.
 
 A free parameter is a scenario path (``assumptions.practice.peer_pressure_sensitivity``), acting as a new
 default for every scenario, or ``SCENARIO:path`` for one scenario only (``history/qof_2004:levers.qof.
@@ -457,7 +457,7 @@ def write_parameter_file(data: Mapping[str, Any], path: Path) -> Path:
     header = (
         "# Parameter file written by `python run_sim.py calibrate`.\n"
         "# `values` are the fitted parameters (SCENARIO:path applies to one scenario only); check them with\n"
-        "# `python run_sim.py validate --params THIS_FILE`, then make them the defaults in sim/params.py\n"
+        "# `python run_sim.py validate --params THIS_FILE`, then make them the defaults in sim/params/\n"
         "# (source: 'calibrated to <target id>') and regenerate docs/parameters.md.\n"
     )
     tmp.write_text(header + yaml.safe_dump(dict(data), sort_keys=False, width=110), encoding="utf-8")

@@ -1,0 +1,101 @@
+"""The scenario schema: every lever and assumption, with unit, default, range and source.
+
+Defaults describe England in 2010/11 under the contracts of the day (the status quo). Each field is
+declared once, with :func:`param`; ``docs/parameters.md`` is generated from these declarations
+(``python run_sim.py params --markdown``) so the table cannot drift from the code.
+
+The schema is split by job: :mod:`sim.params.fields` (how a parameter is declared),
+:mod:`sim.params.levers` (the board's policy), :mod:`sim.params.assumptions` (uncertain behaviour and
+context); the run settings and the scenario that holds them all are here. Import from ``sim.params``.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from sim.params.assumptions import (
+    Assumptions,
+    Challenge,
+    Context,
+    Initial,
+    Leadership,
+    Outcomes,
+    PracticeBehaviour,
+    Premium,
+    Prescribing,
+    Recording,
+)
+from sim.params.fields import Section, choice, param
+from sim.params.levers import (
+    QOF,
+    BoardOversight,
+    ContractActions,
+    ContractModel,
+    Contracts,
+    Delegation,
+    DelegationMode,
+    Finance,
+    Levers,
+    MarketEntry,
+    PatientChoice,
+    PeerChallenge,
+    PremiumDistribution,
+    PremiumTarget,
+    QualityPremium,
+)
+
+__all__ = [
+    "QOF",
+    "Assumptions",
+    "BoardOversight",
+    "Challenge",
+    "Context",
+    "ContractActions",
+    "ContractModel",
+    "Contracts",
+    "Delegation",
+    "DelegationMode",
+    "Finance",
+    "Initial",
+    "Leadership",
+    "Levers",
+    "MarketEntry",
+    "Outcomes",
+    "PatientChoice",
+    "PeerChallenge",
+    "PracticeBehaviour",
+    "Premium",
+    "PremiumDistribution",
+    "PremiumTarget",
+    "Prescribing",
+    "QualityPremium",
+    "Recording",
+    "RunSettings",
+    "Scenario",
+    "Section",
+    "choice",
+    "param",
+]
+
+
+class RunSettings(Section):
+    quarters: int = param(40, 1, 200, "quarters", "Length of the run (financial-year quarters from April).")
+    scale: float = param(
+        1.0, 0.01, 10.0, "share of England",
+        "Share of the national population simulated: practices and consortia are sampled to match.",
+    )
+    start_year: int = param(2011, 2000, 2100, "financial year", "Financial year (April start) of quarter 1.")
+    snapshots: bool = Field(
+        True, description="Record a practice-level snapshot at the start and each year end.",
+        json_schema_extra={"unit": "flag", "source": "setting"},
+    )
+
+
+class Scenario(Section):
+    """A fully resolved scenario: levers, assumptions and run settings."""
+
+    name: str = Field("unnamed", description="Short name, used in tables and charts.")
+    description: str = Field("", description="What the scenario represents, in plain words.")
+    run: RunSettings = RunSettings()
+    levers: Levers = Levers()
+    assumptions: Assumptions = Assumptions()
