@@ -64,7 +64,6 @@ class PracticeState:
     unresolved: np.ndarray
     escalated: np.ndarray
     # money
-    funding_base_gbp: np.ndarray
     cost_per_head_gbp: np.ndarray
     fixed_cost_gbp: np.ndarray
     reserves_gbp: np.ndarray
