@@ -45,7 +45,7 @@ def _add_common(p: argparse.ArgumentParser, reps_default: int) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from sim.calibration.validate import validate
-    from sim.cli import RESULTS_DIR, console, timestamp
+    from sim.cli_options import RESULTS_DIR, console, timestamp
 
     if not 0 < args.scale <= 10:
         raise CalibrationError(f"--scale must be above 0 and at most 10 (got {args.scale}).")
@@ -81,7 +81,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.calibration.calibrate import PRESETS, calibrate, parameter_file, write_parameter_file
-    from sim.cli import RESULTS_DIR, console, timestamp
+    from sim.cli_options import RESULTS_DIR, console, timestamp
 
     custom = bool(args.param or args.target)
     if custom and args.preset:
