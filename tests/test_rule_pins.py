@@ -186,13 +186,14 @@ def test_challenge_success_probability_by_hand():
     )
 
 
-def everyone_an_outlier(model: CommissioningModel, monkeypatch) -> None:
-    """Every open practice a strong outlier on admissions and reviewed (capacity unlimited)."""
+def everyone_an_outlier(model: CommissioningModel, monkeypatch, z: float = 50.0) -> None:
+    """Every open practice an outlier on admissions at ``z`` (a strong one by default), and every outlier
+    reviewed (capacity unlimited)."""
     ps = model.practices
 
     def funnel(*args, **kwargs):
         n = ps.n
-        score = np.where(ps.open[:n], 50.0, -np.inf)
+        score = np.where(ps.open[:n], z, -np.inf)
         return cons_rules.Funnel(score, np.full(n, -np.inf), np.full(n, -np.inf))
 
     monkeypatch.setattr(cons_rules, "funnel_scores", funnel)
@@ -648,3 +649,79 @@ def test_review_capacity_by_hand():
     cap = model.board.review_capacity(np.full(cs.count, 0.999))
     # board: 3 per million -> 6; lead: 3% of GBP 25 x 2m / 4 over GBP 6,000 = 62.5 -> 62 (u above 0.5)
     assert cap.tolist() == [62 if d else 6 for d in cs.delegated]
+
+
+def test_terminations_never_empty_a_consortium():
+    model = fresh("levers.market_entry.barriers=1.0")  # no replacement: terminated lists disperse
+    ps, n = model.practices, model.practices.n
+    cons = ps.consortium[:n]
+    sizes = np.bincount(cons[ps.open[:n]])
+    smallest = int(np.argmin(np.where(sizes >= 2, sizes, n)))
+    members = np.flatnonzero((cons == smallest) & ps.open[:n])
+    assert 2 <= members.size < 0.05 * n  # all below the board's confirmation quantile
+    ps.quality[members] = 0.0  # the worst care of all: every escalation is confirmed
+    ps.escalated[:n] = False
+    ps.escalated[members] = True
+    ps.notices[members] = model.levers.contract_actions.terminate_after_notices
+    market.year_end(model)
+    assert model.flows["terminations"] == 0  # all of the consortium would go: none does
+    assert ps.open[members].sum() >= members.size - 2  # (a merger or retirement may still close one)
+
+
+def test_the_delegation_review_sees_this_years_deficit():
+    model = conditional()
+    cs = model.consortia
+    cs.skill[:] = 0.9
+    cs.willingness[:] = 0.9
+    cs.allocation_ytd_gbp[:] = 1000.0
+    cs.spend_ytd_gbp[:] = np.where(np.arange(cs.count) % 2 == 0, 2000.0, 500.0)
+    market.year_end(model)
+    assert cs.deficit_last_year.tolist() == (np.arange(cs.count) % 2 == 0).tolist()
+    assert cs.delegated.tolist() == (np.arange(cs.count) % 2 == 1).tolist()
+
+
+def test_new_providers_take_patients_from_below_median_practices_only(monkeypatch):
+    model = fresh("levers.market_entry.barriers=0.0")
+    ps, cs = model.practices, model.consortia
+    n = ps.n
+    monkeypatch.setattr(model.board, "entrants_wanted", lambda u, per_cons: np.ones(cs.count, dtype=np.int64))
+    lists, quality, cons = ps.list_size[:n].copy(), ps.quality[:n].copy(), ps.consortium[:n].copy()
+    patients = np.bincount(cons, weights=lists, minlength=cs.count)
+    entrant_z = np.zeros((3, ps.capacity))
+    market.procure_entrants(model, entrant_z)
+    assert ps.n - n == int((np.bincount(cons, minlength=cs.count) >= 2).sum())
+    donors = ps.list_size[:n] < lists - 1e-9
+    median = np.array([np.median(quality[cons == c]) for c in range(cs.count)])
+    assert donors.any()
+    assert np.all(quality[donors] <= median[cons[donors]] + 1e-12)
+    assert np.all(ps.list_size[:n][quality > median[cons]] == lists[quality > median[cons]])
+    after = np.bincount(ps.consortium[: ps.n], weights=ps.list_size[: ps.n], minlength=cs.count)
+    assert np.allclose(after, patients)  # the entrants' patients came from their consortium's practices
+
+
+def test_the_board_reviews_remotely_through_noisier_data(monkeypatch):
+    """Just above the outlier limit, the board's noisy view misses some outliers; a delegated lead (that
+    holds every conversation) sees them all."""
+    counts = {}
+    for delegated in (False, True):
+        model = fresh()
+        ps = model.practices
+        everyone_an_outlier(model, monkeypatch, z=model.levers.peer_challenge.outlier_z + 0.5)
+        monkeypatch.setattr(cons_rules, "engagement_probability", lambda w, a, e: np.ones(np.shape(a)))
+        model.consortia.delegated[:] = delegated
+        review.review_and_challenge(model)
+        counts[delegated] = (model.flows["reviews"], ps.open[: ps.n].sum())
+    assert counts[True][0] == counts[True][1]
+    assert 0.5 * counts[False][1] < counts[False][0] < counts[False][1]
+
+
+def test_better_care_is_worth_the_patients_it_draws_only_where_they_pay():
+    model = fresh()
+    ps, n = model.practices, model.practices.n
+    cheap = np.arange(n) % 2 == 0
+    ps.cost_per_head_gbp[:n] = np.where(cheap, 10.0, 1000.0)
+    policy.quarter_signals(model, 0.0)
+    value = model.effort_value.improve_capitation
+    open_ = ps.open[:n]
+    assert np.all(value[cheap & open_] > 0)
+    assert np.all(value[~cheap] == 0)
