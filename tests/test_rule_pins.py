@@ -130,8 +130,9 @@ def test_a_practice_closes_after_exactly_n_negative_quarters():
     model = fresh()
     ps, n = model.practices, model.practices.n
     limit = model.assumptions.practice.closure_after_quarters
-    row = int(np.flatnonzero(np.bincount(ps.consortium[:n]) >= 3)[0])
-    row = int(np.flatnonzero(ps.consortium[:n] == row)[0])
+    cons = int(np.flatnonzero(np.bincount(ps.consortium[:n]) >= 3)[-1])
+    assert cons != 0  # (a rule that sent every patient to consortium 0 would pass there)
+    row = int(np.flatnonzero(ps.consortium[:n] == cons)[0])
     patients = np.bincount(ps.consortium[:n], weights=np.where(ps.open[:n], ps.list_size[:n], 0.0))
     for quarter in range(1, limit + 1):
         ps.reserves_gbp[row] = -1e9
@@ -594,6 +595,36 @@ def test_premium_peer_pressure_needs_a_willing_lead_and_falls_with_autonomy():
     ps.autonomy[:n] = 0.9
     pressed = (cons != 0) & ps.open[:n]
     assert np.allclose(policy.premium_peer_pressure(model, premium, outlook)[pressed], peer[pressed] * 0.1 / 0.8)
+
+
+@pytest.mark.parametrize("target", ["outcome", "prescribing"])
+def test_a_leads_premium_pressure_is_on_the_premiums_target(target):
+    model = fresh("levers.quality_premium.per_head_gbp=5.0", "levers.quality_premium.required_improvement=0.0",
+                  f"levers.quality_premium.target={target}", "levers.quality_premium.distribution=none")
+    ps, cs, n = model.practices, model.consortia, model.practices.n
+    cs.measure_last_year[:] = money.consortium_measure(model, expected=True)
+    cs.skill[:], cs.willingness[:], cs.credibility[:] = 0.8, 0.8, 0.8
+    ps.autonomy[:n] = 0.2
+    signals = policy.quarter_signals(model, 0.0)
+    on, off = signals.premium_peer_improve, signals.premium_peer_prescribe
+    if target == "prescribing":
+        on, off = off, on
+    assert np.all(on[ps.open[:n]] > 0)
+    assert not off.any()
+    value = model.effort_value  # retained by the consortium: no premium money reaches practices
+    assert not value.improve_premium.any() and not value.prescribe_premium.any()
+
+
+def test_qof_points_share_weights_processes_and_outcomes_by_hand():
+    """With a quarter of the points on outcomes (no phase-in) and every process indicator met: 0.75 of
+    the points, plus the outcome share (all at a ratio of 0.5, half at 1.25, none at 10)."""
+    model = fresh("levers.qof.outcome_weight=0.25", "levers.qof.phase_in_years=0")
+    ps, n = model.practices, model.practices.n
+    ps.recorded_achievement[:n] = 1.0
+    expected = rules.expected_outcome(ps, n, model.assumptions.outcomes)
+    for ratio, share in ((10.0, 0.75), (1.25, 0.875), (0.5, 1.0)):
+        points = money.update_achievement(model, 0.0, observed=ratio * expected)
+        assert np.allclose(points, share), ratio
 
 
 def test_a_premium_on_admissions_pulls_improvement_and_one_on_prescribing_pulls_prescribing():
