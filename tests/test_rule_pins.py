@@ -756,3 +756,21 @@ def test_better_care_is_worth_the_patients_it_draws_only_where_they_pay():
     open_ = ps.open[:n]
     assert np.all(value[cheap & open_] > 0)
     assert np.all(value[~cheap] == 0)
+
+
+def test_what_the_board_pays_is_what_the_money_flows_record():
+    """Independent of how ``total_cost_gbp`` is summed: every payment the board makes (the ledger, kept
+    by ``money.pay``) is core funding, QOF, the premium or the running-cost allowance as the flows record
+    them, and reaches practices or consortia."""
+    model = fresh("levers.quality_premium.per_head_gbp=5.0", scenario="white_paper")
+    start = dict(model.ledger)
+    recorded = 0.0
+    for _ in range(8):
+        model.step()
+        f = model.flows
+        recorded += f["core_funding_gbp"] + f["qof_payments_gbp"] + f["quality_premium_gbp"] + f["management_cost_gbp"]
+    paid = model.ledger["board_paid"] - start["board_paid"]
+    received = sum(model.ledger[k] - start[k] for k in ("practices_received", "consortia_received"))
+    assert paid == pytest.approx(recorded, rel=1e-12)
+    assert received == pytest.approx(paid, rel=1e-12)
+    assert model.metrics_frame()["qof_payments_gbp"].iloc[1:].astype(bool).tolist() == [False, False, False, True] * 2
