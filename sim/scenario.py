@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -135,6 +136,39 @@ def resolve_path(ref: str | Path, relative_to: Path | None = None) -> Path:
     )
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses a key given twice in one mapping (PyYAML keeps the later one silently, so the
+    user's value can be lost without a word)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        line = key_node.start_mark.line + 1
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {_excerpt(key)} is given twice (lines {seen[key]} and {line}); give it once",
+                key_node.start_mark,
+            )
+        seen[key] = line
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+# How much of a user's value an error message quotes: enough to recognise it, never the whole of a huge or
+# deeply nested value (a YAML alias bomb would otherwise print hundreds of megabytes).
+_EXCERPT = reprlib.Repr()  # keyword arguments need Python 3.12
+_EXCERPT.maxlevel, _EXCERPT.maxlist, _EXCERPT.maxdict = 2, 4, 4
+_EXCERPT.maxstring = _EXCERPT.maxother = 60
+
+
+def _excerpt(value: Any) -> str:
+    """A short, bounded rendering of a value for an error message."""
+    return _EXCERPT.repr(value)
+
+
 def _read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
@@ -143,7 +177,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: cannot read the file (it is not UTF-8 text).") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -284,7 +318,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             lines.append(f"  - {path}: unknown key '{loc[-1]}'. Valid keys here: {valid}.")
             continue
         given = err.get("input")
-        given_text = f" (got {given!r})" if not isinstance(given, dict) else ""
+        given_text = f" (got {_excerpt(given)})" if not isinstance(given, dict) else ""
         lines.append(f"  - {path}: {err['msg']}{given_text}.{_allowed(loc)}")
     return "\n".join(lines)
 

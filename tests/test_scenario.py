@@ -189,3 +189,46 @@ def test_json_schema_describes_the_format():
 def test_parameters_doc_is_generated_from_the_schema():
     doc = (ROOT / "docs" / "parameters.md").read_text()
     assert doc == parameters_markdown(), "docs/parameters.md is stale: run `python run_sim.py params --markdown`"
+
+
+# ------------------------------------------------------------------------------------ strict input (issue 13)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines(tmp_path):
+    path = write(tmp_path, "twice.yaml", "extends: status_quo\nlevers:\n  qof:\n    outcome_weight: 0.2\n"
+                 "    outcome_weight: 0.5\n")
+    with pytest.raises(ScenarioError, match=r"twice.yaml.*'outcome_weight' is given twice \(lines 4 and 5\)"):
+        load_scenario(path)
+
+
+@pytest.mark.parametrize("value", ["true", "'0.5'", "yes"])
+def test_a_number_field_refuses_booleans_and_text(tmp_path, value):
+    path = write(tmp_path, "bad.yaml", f"extends: status_quo\nlevers:\n  qof:\n    outcome_weight: {value}\n")
+    with pytest.raises(ScenarioError, match=r"levers\.qof\.outcome_weight: .*expected a number.*Allowed: a number"):
+        load_scenario(path)
+    with pytest.raises(ScenarioError, match="expected a number"):
+        load_scenario("status_quo", [f"levers.qof.outcome_weight={value}"])
+
+
+def test_whole_numbers_and_flags_still_load(tmp_path):
+    path = write(tmp_path, "ok.yaml", "extends: status_quo\nlevers:\n  qof:\n    outcome_weight: 1\n"
+                 "  peer_challenge:\n    enabled: false\nrun:\n  snapshots: true\n")
+    scenario = load_scenario(path)
+    assert scenario.levers.qof.outcome_weight == 1.0
+    assert scenario.levers.peer_challenge.enabled is False
+
+
+def test_an_alias_bomb_is_refused_at_once_with_a_short_message(tmp_path):
+    import time
+
+    lines = ["extends: status_quo", "x1: &a [x, x, x, x, x, x, x, x, x]"]
+    for i, (name, prev) in enumerate(zip("bcdefg", "abcdef", strict=True), start=2):
+        lines.append(f"x{i}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    lines.append("description: [" + ", ".join(["*g"] * 9) + "]")  # 9^8 strings if expanded
+    path = write(tmp_path, "bomb.yaml", "\n".join(lines) + "\n")
+    started = time.perf_counter()
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert time.perf_counter() - started < 5.0
+    assert len(str(caught.value)) < 2000
+    assert "description" in str(caught.value)

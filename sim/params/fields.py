@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 
 def param(
@@ -38,3 +38,13 @@ class Section(BaseModel):
     """Base of every scenario section: immutable, rejects unknown keys."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """A number field takes a number: not a boolean (``true`` would become 1.0) and not text (``"0.5"``
+        would be read as 0.5 from a quoted YAML value). Other fields are left to their own types."""
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and field.annotation in (int, float) and isinstance(value, bool | str):
+            raise ValueError(f"expected a number, not {type(value).__name__}")
+        return value
