@@ -79,6 +79,9 @@ def premium_outlook(model: CommissioningModel, premium: QualityPremium) -> Premi
     consortium expects to be eligible if its allocation covers a year of its current expected spend.
     """
     cs = model.consortia
+    if premium.per_head_gbp <= 0:  # nothing to earn: skip the consortium measures and spend
+        zero = np.zeros(cs.count)
+        return PremiumOutlook(zero, zero, zero, zero)
     expected = money.consortium_measure(model, expected=True, target=premium.target)
     pop = np.maximum(cs.population, 1.0)
     cv = model.assumptions.premium.forecast_cv
