@@ -27,6 +27,8 @@ from sim.numbers import format_number
 COMMAND_MODULES: tuple[str, ...] = (
     "sim.cli",
     "sim.experiment.commands",
+    "sim.uncertainty.commands",
+    "sim.uncertainty.critics",
     "sim.calibration.commands",
     "sim.report",
 )
@@ -116,12 +118,19 @@ def _cmd_params(args: argparse.Namespace) -> int:
     if args.markdown:
         print(parameters_markdown(), end="")
         return 0
-    table = Table(title="Scenario parameters")
-    for col in ("path", "default", "range", "unit"):
-        table.add_column(col)
+    from sim.scenario import load_scenario
+    from sim.uncertainty.distributions import scenario_distributions
+
+    scenario = load_scenario(args.scenario or "status_quo")
+    dists = scenario_distributions(scenario)
+    where = f"scenario {scenario.name}" if args.scenario else "the defaults"
+    table = Table(title=f"Scenario parameters (uncertainty around {where})")
+    for col in ("path", "default", "range", "unit", "uncertainty"):
+        table.add_column(col, overflow="fold")
     for spec in parameter_specs():
         rng = f"{spec.low} to {spec.high}" if spec.is_numeric else ", ".join(spec.choices) or "true/false"
-        table.add_row(spec.path, str(spec.default), rng, spec.unit)
+        dist = dists.get(spec.path)
+        table.add_row(spec.path, str(spec.default), rng, spec.unit, dist.describe() if dist else "")
     console.print(table)
     return 0
 
@@ -145,6 +154,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("params", help="list every scenario parameter with its range and unit")
     p.add_argument("--markdown", action="store_true", help="print docs/parameters.md")
+    p.add_argument("--scenario", help="show the uncertainty distributions of this scenario (its values, its "
+                                      "uncertainty: section)")
     p.set_defaults(func=_cmd_params)
 
 

@@ -6,6 +6,7 @@ Kept apart from :mod:`sim.cli`, which loads the command modules, so that they ne
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 RESULTS_DIR = Path("results")
+DB_ENV = "CRSIM_DB_URL"
 
 # Piped or captured output gets a wide console, so tables are not wrapped into unreadable columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -46,3 +48,19 @@ def run_overrides(args: argparse.Namespace) -> list[str]:
 
 def timestamp() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+# ------------------------------------------------------------------------------ the results database
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db", default=None, metavar="URL",
+        help=f"results database (default ${DB_ENV} or sqlite:///results/crsim.db); "
+             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB for a shared store",
+    )
+
+
+def db_url(args: argparse.Namespace) -> str | None:
+    """The ``--db`` option, else ``$CRSIM_DB_URL``, else None (the store's default SQLite file)."""
+    return args.db or os.environ.get(DB_ENV) or None

@@ -62,8 +62,13 @@ are uncertain behavioural parameters (the natural subjects of sweeps and sensiti
 settings say what is simulated. Where no published source pins a value down, the source says
 *assumption* and the range is what we judge plausible.
 
-| parameter | label | meaning | unit | default | allowed range | source |
-|---|---|---|---|---|---|---|
+Every numeric assumption has an *uncertainty* distribution, which `compare ... --uncertainty N` draws from
+(docs/uncertainty.md): a triangle peaked at the scenario's value, over the declared plausible range where one
+is given (its source follows), otherwise +/- 15% of a calibrated or published value and +/- 50% of an
+assumed one. A scenario file's `uncertainty:` section overrides any of them.
+
+| parameter | label | meaning | unit | default | allowed range | uncertainty | source |
+|---|---|---|---|---|---|---|---|
 """
 
 
@@ -73,8 +78,14 @@ def _cell(text: object) -> str:
 
 def parameters_markdown() -> str:
     """The full parameter table as Markdown."""
+    from sim.uncertainty.distributions import default_distribution
+
     lines = [_HEADER.rstrip("\n")]
     for spec in parameter_specs():
+        uncertain = ""
+        if spec.is_numeric and spec.path.startswith("assumptions."):
+            dist = default_distribution(spec)
+            uncertain = dist.describe() + (f" ({dist.source})" if spec.plausible is not None else "")
         if spec.is_numeric:
             allowed = f"{spec.low:g} to {spec.high:g}"
             default = f"{spec.default:g}"
@@ -84,7 +95,7 @@ def parameters_markdown() -> str:
             allowed, default = "true, false", str(spec.default).lower()
         lines.append(
             f"| `{spec.path}` | {_cell(parameter_label(spec.path))} | {_cell(spec.description)} "
-            f"| {_cell(spec.unit)} | {default} | {allowed} "
+            f"| {_cell(spec.unit)} | {default} | {allowed} | {_cell(uncertain)} "
             f"| {_cell(spec.source)} |"
         )
     return "\n".join(lines) + "\n"

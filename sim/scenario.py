@@ -27,6 +27,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 
 # Keys the loader itself understands, beside the schema's own.
 _LOADER_KEYS = {"extends"}
+_UNCERTAINTY_ALLOWED = (" Allowed: fixed, or {distribution: uniform, low, high}, {distribution: triangular, low, "
+                        "high[, mode]}, {distribution: beta, alpha, beta[, low, high]} or {distribution: normal, "
+                        "sd[, mean]}.")
 
 
 # ------------------------------------------------------------------------------------------ schema
@@ -45,6 +48,8 @@ class ParamSpec:
     description: str
     source: str
     choices: tuple[str, ...] = ()
+    plausible: tuple[float, float] | None = None  # declared span of the default uncertainty distribution
+    plausible_source: str = ""
 
     @property
     def is_numeric(self) -> bool:
@@ -77,6 +82,8 @@ def _walk_specs(model: type[BaseModel], prefix: str) -> Iterable[ParamSpec]:
             path=path, kind=kind, default=default, low=low, high=high,
             unit=str(extra.get("unit", "")), description=field.description or "",
             source=str(extra.get("source", "assumption")), choices=choices,
+            plausible=tuple(extra["plausible"]) if "plausible" in extra else None,  # type: ignore[arg-type]
+            plausible_source=str(extra.get("plausible_source", "")),
         )
 
 
@@ -307,7 +314,15 @@ def _allowed(loc: Sequence[Any]) -> str:
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: invalid scenario:"]
-    for err in exc.errors():
+    errors = exc.errors()
+    # A union (an uncertainty entry: ``fixed`` or a distribution) reports each branch; name the key only,
+    # and drop the "should be 'fixed'" branch where the distribution branch says what is wrong.
+    for err in errors:
+        err["loc"] = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p))
+    others = [e["loc"] for e in errors if e["type"] != "literal_error"]
+    errors = [e for e in errors if not (e["type"] == "literal_error" and e["loc"][:1] == ("uncertainty",)
+                                        and any(o[:len(e["loc"])] == e["loc"] for o in others))]
+    for err in errors:
         loc = [str(p) for p in err["loc"]]
         path = ".".join(loc) or "(top level)"
         if err["type"] == "extra_forbidden":
@@ -319,7 +334,11 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
             continue
         given = err.get("input")
         given_text = f" (got {_excerpt(given)})" if not isinstance(given, dict) else ""
-        lines.append(f"  - {path}: {err['msg']}{given_text}.{_allowed(loc)}")
+        message = str(err["msg"]).removeprefix("Value error, ").rstrip(".")
+        stop = "" if message.endswith("?") and not given_text else "."
+        entry = loc[:1] == ["uncertainty"] and len(loc) > 1
+        allowed = _allowed(loc) or (_UNCERTAINTY_ALLOWED if entry else "")
+        lines.append(f"  - {path}: {message}{given_text}{stop}{allowed}")
     return "\n".join(lines)
 
 
@@ -343,6 +362,8 @@ def scenario_hash(scenario: Scenario) -> str:
     data = scenario_dict(scenario)
     data.pop("name", None)
     data.pop("description", None)
+    if not data.get("uncertainty"):
+        data.pop("uncertainty", None)  # so that scenarios without the section keep their hashes
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -6,7 +6,7 @@ Heavy modules are imported on the first call, so ``import sim.experiment`` stays
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
 from sim.metrics import HEADLINE_METRICS
@@ -27,8 +27,13 @@ def compare(
     overrides: Sequence[str] = (), years: Sequence[float] = (), workers: int | None = None,
     scheduler: str | None = None, db: str | None = None, name: str | None = None,
     snapshots: SnapshotPolicy = "first", progress: bool | ProgressReporter = False,
+    uncertainty: int | None = None, material: Mapping[str, float] | Sequence[str] = (),
+    metrics: Sequence[str] = HEADLINE_METRICS,
 ) -> ComparisonResult:
     """Compare scenarios over ``reps`` replications with common random numbers, storing every run.
+
+    With ``uncertainty=N`` every scenario also runs at N draws of the assumptions, and the result's
+    ``uncertainty`` and ``drivers`` say how likely each is to improve each metric and what that hinges on.
 
     ``workers``, ``scheduler``, ``db`` and ``progress`` are those of :class:`~sim.experiment.Session`; the
     rest are those of :meth:`Session.compare <sim.experiment.session.Session.compare>`.
@@ -41,7 +46,8 @@ def compare(
 
     with Session(db, workers=workers, scheduler=scheduler, progress=progress) as session:
         return session.compare(scenarios, baseline=baseline, reps=reps, seed=seed, overrides=overrides,
-                               years=years, name=name, snapshots=snapshots)
+                               years=years, name=name, snapshots=snapshots, uncertainty=uncertainty,
+                               material=material, metrics=metrics)
 
 
 def sweep(

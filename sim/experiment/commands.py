@@ -8,7 +8,6 @@ so a typo fails in a second with a message, and stores nothing.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
 
@@ -16,26 +15,10 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
-from sim.cli_options import RESULTS_DIR, add_run_options, console, run_overrides
+from sim.cli_options import RESULTS_DIR, add_db_option, add_run_options, console, db_url, run_overrides
+from sim.experiment.errors import ExperimentError
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.numbers import format_number
-
-DB_ENV = "CRSIM_DB_URL"
-
-
-# ------------------------------------------------------------------------------------------ options
-
-
-def _default_db() -> str | None:
-    return os.environ.get(DB_ENV) or None
-
-
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db", default=None, metavar="URL",
-        help=f"results database (default ${DB_ENV} or sqlite:///results/crsim.db); "
-             "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB for a shared store",
-    )
 
 
 def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, snapshots_default: str) -> None:
@@ -57,10 +40,6 @@ def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, sn
                              "scenario) or none (default %(default)s)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="do not show the progress bar")
-
-
-def _db(args: argparse.Namespace) -> str | None:
-    return args.db or _default_db()
 
 
 def _out_dir(args: argparse.Namespace, name: str) -> Path:
@@ -139,11 +118,19 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from sim.experiment.api import compare
     from sim.experiment.paired import median_width_ratio
 
+    if args.reps is None:
+        args.reps = 1 if args.uncertainty is not None else 10
+    if args.uncertainty is None and args.material:
+        raise ExperimentError("--material applies to an uncertainty comparison: add --uncertainty N.")
+    if args.uncertainty is not None and args.years:
+        raise ExperimentError("--years is not available with --uncertainty (draws are read at the horizon).")
     result = compare(
         args.scenarios, baseline=args.baseline, reps=args.reps, seed=args.seed, overrides=run_overrides(args),
-        years=args.years or (), workers=args.workers, scheduler=args.scheduler, db=_db(args), name=args.name,
-        snapshots=args.snapshots, progress=args.progress,
+        years=args.years or (), workers=args.workers, scheduler=args.scheduler, db=db_url(args), name=args.name,
+        snapshots=args.snapshots, progress=args.progress, uncertainty=args.uncertainty, material=args.material,
     )
+    if args.uncertainty is not None:
+        return _finish_uncertain(args, result)
     summary = result.summary
     horizon = int(summary["quarter"].max())
     for quarter in [horizon, *sorted(q for q in summary["quarter"].unique() if q != horizon)]:
@@ -170,7 +157,27 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.report:
         from sim.report import build_report  # the briefing pack, built from what was just stored
 
-        built = build_report(result.name, _db(args), out / "report", args.formats)
+        built = build_report(result.name, db_url(args), out / "report", args.formats)
+        console.print(f"Briefing pack in [bold]{built}[/bold].")
+    return 0
+
+
+def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
+    from sim.uncertainty.commands import print_uncertainty, write_uncertainty
+
+    print_uncertainty(result.uncertainty, result.drivers, name=result.name, n_draws=len(result.draws),
+                      reps=args.reps)
+    out = _out_dir(args, result.name)
+    write_uncertainty(result, out, tuple(args.formats))
+    result.summary.to_csv(out / "summary.csv", index=False)
+    _print_outcome(result.outcome)
+    console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, per_draw.csv, draws.csv, "
+                  "summary.csv; drivers charts in drivers/). Find where a scenario fails with `run_sim.py "
+                  f"discover {result.name} --scenario NAME --metric METRIC --below X`.")
+    if args.report:
+        from sim.report import build_report
+
+        built = build_report(result.name, db_url(args), out / "report", args.formats)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
 
@@ -180,7 +187,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     result = sweep(
         args.scenario, args.vary, design=args.design, samples=args.samples, reps=args.reps, seed=args.seed,
-        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=_db(args),
+        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=db_url(args),
         name=args.name, snapshots=args.snapshots, progress=args.progress,
     )
     _print_design_means(result, "sweep")
@@ -214,7 +221,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 
     result = sensitivity(
         args.scenario, args.vary, method=args.method, samples=args.samples, reps=args.reps, seed=args.seed,
-        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=_db(args),
+        overrides=run_overrides(args), workers=args.workers, scheduler=args.scheduler, db=db_url(args),
         name=args.name, snapshots=args.snapshots, progress=args.progress,
     )
     indices = result.indices
@@ -253,7 +260,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
 def _cmd_experiments(args: argparse.Namespace) -> int:
     from sim.experiment.store import ResultStore
 
-    with ResultStore(_db(args)) as store:
+    with ResultStore(db_url(args)) as store:
         frame = store.list_experiments()
         where = store.display_url
     if frame.empty:
@@ -274,7 +281,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from sim.experiment.export import export_experiment
     from sim.experiment.store import ResultStore
 
-    with ResultStore(_db(args)) as store:
+    with ResultStore(db_url(args)) as store:
         store.experiment_info(args.experiment)  # a clear error for an unknown name, before any folder
         out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / f"export-{args.format}"
         files = export_experiment(store, args.experiment, out, args.format, snapshots=args.snapshots)
@@ -303,7 +310,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="also summarise at these years after the start (e.g. --years 1 3)")
     add_execution_options(p, reps_default=10, snapshots_default="first")
     add_run_options(p)
+    p.add_argument("--uncertainty", type=int, metavar="N",
+                   help="also vary the assumptions: run every scenario at N draws of their distributions "
+                        "(scrambled Sobol; `run_sim.py params` shows them), paired over draws and seeds; "
+                        "(--reps then defaults to 1)")
+    p.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
+                   help="with --uncertainty: also the probability that the improvement exceeds DELTA "
+                        "(in the metric's unit), e.g. quality_mean=0.01")
     p.add_argument("--report", action="store_true", help="also build the briefing pack (sim.report)")
+    p.set_defaults(reps=None)  # 10, or 1 with --uncertainty
     p.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
                    help="chart formats of the report with --report: png, svg, pdf (default: png)")
     p.set_defaults(func=_cmd_compare)

@@ -108,17 +108,22 @@ def summarise(
         ci_high, diff_mean, diff_ci_low, diff_ci_high, unpaired_ci_low, unpaired_ci_high, significant``;
         ``significant`` is true where the paired interval excludes zero.
 
+    In an uncertainty comparison (several assumption draws) runs pair by draw and replication, so the
+    interval is that of the *expected* difference over the assumptions' distributions; how the difference
+    spreads over them is :mod:`sim.uncertainty.summary`'s job.
+
     Raises:
-        ExperimentError: the baseline is not among the scenarios, or the metrics mix design points.
+        ExperimentError: the baseline is not among the scenarios, or the metrics are a sweep's.
 
     Example:
         >>> summary = summarise(data.metrics, baseline="status_quo")  # doctest: +SKIP
     """
-    if "point_id" in metrics.columns and metrics["point_id"].nunique() > 1:
-        raise ExperimentError("These metrics come from a sweep (several design points); summarise compares "
-                              "scenarios, not design points.")
     values = horizon_values(metrics, horizon_quarter, names)
     scenarios = list(dict.fromkeys(values["scenario"]))
+    drawn = "point_id" in values.columns and values["point_id"].nunique() > 1
+    if drawn and len(scenarios) < 2:
+        raise ExperimentError("These metrics come from a sweep (several design points); summarise compares "
+                              "scenarios, not design points.")
     if baseline not in scenarios:
         raise ExperimentError(
             f"Baseline '{baseline}' is not one of the compared scenarios: {', '.join(scenarios)}."
@@ -129,7 +134,9 @@ def summarise(
         scenarios = [baseline, *sorted(s for s in scenarios if s != baseline)]
     metric_names = [c for c in values.columns if c in METRICS_BY_NAME]
     horizon = int(values["quarter"].iloc[0])
-    by_scenario = {s: values[values["scenario"] == s].set_index("replication") for s in scenarios}
+    # Runs pair by replication (common seeds) and, in an uncertainty comparison, by assumption draw too.
+    pair_keys = ["point_id", "replication"] if drawn else "replication"
+    by_scenario = {s: values[values["scenario"] == s].set_index(pair_keys) for s in scenarios}
     base = by_scenario[baseline]
 
     rows = []

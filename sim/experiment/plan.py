@@ -12,7 +12,10 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pandas as pd
 
 from sim.experiment.design import Design
 from sim.experiment.errors import DesignError, ExperimentError
@@ -21,6 +24,9 @@ from sim.experiment.tasks import RunTask
 from sim.params import Scenario
 from sim.scenario import load_scenario, parse_override, scenario_hash, with_values
 from sim.version import MODEL_VERSION
+
+if TYPE_CHECKING:
+    from sim.uncertainty.draws import AssumptionDraws
 
 Kind = Literal["compare", "sweep", "sensitivity"]
 SnapshotPolicy = Literal["all", "first", "none"]
@@ -46,6 +52,8 @@ class Plan:
         base: the base scenario of a design.
         compared: (label, scenario) of each compared scenario.
         design: the design of a sweep or sensitivity analysis.
+        draws: the assumption draws of an uncertainty comparison (every compared scenario runs at each).
+        draw_values: each compared scenario's assumption values at every draw (its own distributions).
     """
 
     name: str
@@ -60,9 +68,18 @@ class Plan:
     base: Scenario | None = None
     compared: list[tuple[str, Scenario]] = field(default_factory=list)
     design: Design | None = None
+    draws: AssumptionDraws | None = None
+    draw_values: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def is_uncertain(self) -> bool:
+        """An uncertainty comparison: the compared scenarios at draws of the assumptions."""
+        return self.draws is not None
 
     @property
     def n_runs(self) -> int:
+        if self.draws is not None:
+            return self.draws.n_draws * len(self.compared) * self.reps
         return len(self.point_hashes) * self.reps
 
     def definition(self) -> dict[str, Any]:
@@ -72,6 +89,8 @@ class Plan:
             "scenarios": self.labels, "baseline": self.baseline,
             "scenario_content": hashlib.sha256("".join(self.point_hashes).encode()).hexdigest()[:16],
             "design": None if self.design is None else self.design.describe(),
+            **({"draws": self.options["draws"], "draw_seed": self.options["draw_seed"],
+                "distributions": self.options["distributions_digest"]} if self.draws is not None else {}),
         }
 
     @property
@@ -82,12 +101,30 @@ class Plan:
     def keep_snapshots(self, replication: int) -> bool:
         return self.snapshots == "all" or (self.snapshots == "first" and replication == 0)
 
+    def design_frames(self) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The points to store (values as applied, and as sampled), or None for a plain comparison.
+
+        An uncertainty comparison stores the baseline's values at each draw (the coordinates in which its
+        drivers and failure boxes are stated) and the quantiles drawn.
+        """
+        if self.design is not None:
+            return self.design.frame(applied=True), self.design.frame(applied=False)
+        if self.draws is not None:
+            values = pd.DataFrame(self.draw_values[self.baseline or self.labels[0]], columns=list(self.draws.paths))
+            values.index.name = "point_id"
+            return values, self.draws.quantile_frame()
+        return None
+
     def tasks(self) -> Iterator[RunTask]:
         """The runs, generated lazily so that a sweep of any size is never all in memory at once.
 
         Comparisons go replication by replication (so an interrupted comparison is balanced across
-        scenarios); sweeps go point by point (so each point's scenario is built once).
+        scenarios); sweeps go point by point (so each point's scenario is built once); an uncertainty
+        comparison goes draw by draw, every scenario at each (so an interrupted one stays paired).
         """
+        if self.draws is not None:
+            yield from self._draw_tasks()
+            return
         if self.kind == "compare":
             for rep in range(self.reps):
                 for (label, scenario), digest in zip(self.compared, self.point_hashes, strict=True):
@@ -100,6 +137,19 @@ class Plan:
             for rep in range(self.reps):
                 yield RunTask(scenario, self.base_seed + rep, digest, label, point_id, rep,
                               self.keep_snapshots(rep))
+
+
+    def _draw_tasks(self) -> Iterator[RunTask]:
+        assert self.draws is not None
+        integer = self.options["integer"]
+        for draw in range(self.draws.n_draws):
+            for label, scenario in self.compared:
+                point = self.draws.point(self.draw_values[label], draw, integer)
+                drawn = with_values(scenario, point, f"{label} at assumption draw {draw}")
+                digest = scenario_hash(drawn)
+                for rep in range(self.reps):
+                    yield RunTask(drawn, self.base_seed + rep, digest, label, draw, rep,
+                                  self.keep_snapshots(rep) and draw == 0)
 
 
 def _check_common(reps: int, snapshots: str) -> None:
@@ -140,6 +190,40 @@ def plan_compare(
         options={"snapshots": snapshots, "scenario_hashes": [scenario_hash(s) for s in scenarios],
                  "quarters": [s.run.quarters for s in scenarios], "scale": [s.run.scale for s in scenarios]},
     )
+
+
+def plan_uncertainty(
+    scenarios: Sequence[Scenario], draws: int, *, baseline: str | None = None, reps: int = 1, base_seed: int = 1,
+    name: str | None = None, snapshots: SnapshotPolicy = "none",
+) -> Plan:
+    """Plan an uncertainty comparison: every scenario at each of ``draws`` points of the assumptions.
+
+    The draws are a scrambled Sobol design on quantiles (seeded by ``base_seed``), mapped through each
+    scenario's own distributions (:mod:`sim.uncertainty`); replication k at every draw uses seed
+    ``base_seed + k``. With ``snapshots`` other than none, only draw 0 keeps practice snapshots.
+
+    Raises:
+        DesignError: a number of draws below 2 (or too many).
+        ExperimentError: as :func:`plan_compare`.
+    """
+    from sim.uncertainty.distributions import scenario_distributions
+    from sim.uncertainty.draws import check_draws, distributions_digest, make_draws, varied_paths
+
+    check_draws(draws)
+    plan = plan_compare(scenarios, baseline=baseline, reps=reps, base_seed=base_seed,
+                        name=name or default_name("compare"), snapshots=snapshots)
+    dists = {label: scenario_distributions(s) for label, s in plan.compared}
+    paths = varied_paths(list(dists.values()))
+    the_draws = make_draws(draws, paths, base_seed)
+    plan.draws = the_draws
+    plan.draw_values = {label: the_draws.values(d) for label, d in dists.items()}
+    first = next(iter(dists.values()))
+    plan.options.update({
+        **the_draws.describe(), "distributions_digest": distributions_digest(dists),
+        "integer": [first[p].integer for p in paths],
+        "distributions": {label: {p: d[p].describe() for p in paths} for label, d in dists.items()},
+    })
+    return plan
 
 
 def plan_design(

@@ -27,7 +27,12 @@ class ComparisonResult:
         outcome: counts and timings of the runs.
         summary: :func:`~sim.experiment.paired.summarise` at the horizon and at each chosen year.
         widths: paired and unpaired interval widths and their ratio, per metric and scenario.
-        metrics: quarterly metrics of every run.
+        metrics: quarterly metrics of every run (of an uncertainty comparison: of the horizon year only).
+        uncertainty: with assumption draws, :func:`~sim.uncertainty.summary.summarise_draws` (mean
+            difference, 95% uncertainty interval, probability of improvement), else empty.
+        drivers: with draws, the share of each difference's variance due to each assumption, else empty.
+        per_draw: with draws, each scenario's difference from the baseline at every draw, else empty.
+        draws: with draws, the baseline's assumption values at every draw, else empty.
     """
 
     name: str
@@ -35,6 +40,10 @@ class ComparisonResult:
     summary: pd.DataFrame
     widths: pd.DataFrame
     metrics: pd.DataFrame
+    uncertainty: pd.DataFrame = field(default_factory=pd.DataFrame)
+    drivers: pd.DataFrame = field(default_factory=pd.DataFrame)
+    per_draw: pd.DataFrame = field(default_factory=pd.DataFrame)
+    draws: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def width_ratio(self) -> float:

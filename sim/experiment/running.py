@@ -120,8 +120,9 @@ def run_plan(
             )
             outcome = Outcome(plan.name, exp_id, plan.kind, "running", plan.n_runs, resumed=resumed,
                               executor=executor.description, database=store.display_url)
-        if plan.design is not None:
-            store.save_design(exp_id, plan.design.frame(applied=True), plan.design.frame(applied=False))
+        frames = plan.design_frames()
+        if frames is not None:
+            store.save_design(exp_id, *frames)
         reporter.start(plan.name, plan.n_runs)
         try:
             for result in executor.map_runs(_pending(plan, store, exp_id, outcome, reporter)):

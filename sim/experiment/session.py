@@ -12,7 +12,7 @@ behind.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -31,7 +31,7 @@ from sim.experiment.results import (
 )
 from sim.experiment.running import Outcome, ProgressReporter, raise_if_failed, run_plan
 from sim.experiment.store import ExperimentData, ResultStore
-from sim.metrics import HEADLINE_METRICS
+from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.params import Scenario
 
 #: Called once every run of a design is stored, before the experiment is marked complete; returns indices.
@@ -150,7 +150,8 @@ class Session:
     def compare(
         self, scenarios: Sequence[str | Scenario], *, baseline: str | None = None, reps: int = 10, seed: int = 1,
         overrides: Sequence[str] = (), years: Sequence[float] = (), name: str | None = None,
-        snapshots: SnapshotPolicy = "first",
+        snapshots: SnapshotPolicy = "first", uncertainty: int | None = None,
+        material: Mapping[str, float] | Sequence[str] = (), metrics: Sequence[str] = HEADLINE_METRICS,
     ) -> ComparisonResult:
         """Compare scenarios over ``reps`` replications with common random numbers, storing every run.
 
@@ -162,18 +163,55 @@ class Session:
             overrides: ``path=value`` settings applied to every scenario (``--set``, ``--scale``...).
             years: years after the start at which to summarise as well as at the horizon.
             name: experiment name; default ``compare-<timestamp>``. Repeating a name resumes it.
-            snapshots: which runs keep practice snapshots (all, first, none).
+            snapshots: which runs keep practice snapshots (all, first, none; with draws, of draw 0 only).
+            uncertainty: run every scenario at this many draws of the assumptions (their distributions:
+                :mod:`sim.uncertainty.distributions`), ``reps`` replications each, paired over both.
+            material: with draws, ``{metric: delta}`` (or ``"METRIC=DELTA"`` strings): also the probability
+                that the improvement exceeds delta.
+            metrics: with draws, the metrics whose drivers are analysed (default the headline metrics).
 
         Returns:
-            A :class:`~sim.experiment.results.ComparisonResult`; ``summary`` has the paired differences.
+            A :class:`~sim.experiment.results.ComparisonResult`; ``summary`` has the paired differences, and
+            with draws ``uncertainty``, ``drivers``, ``per_draw`` and ``draws`` are filled.
         """
+        if uncertainty is not None:
+            return self._compare_uncertain(scenarios, uncertainty, baseline=baseline, reps=reps, seed=seed,
+                                           overrides=overrides, name=name, snapshots=snapshots,
+                                           material=material, metrics=metrics)
         resolved = [resolve(s, overrides) for s in scenarios]
         plan = plan_compare(resolved, baseline=baseline, reps=reps, base_seed=seed, name=name, snapshots=snapshots)
         quarters = year_quarters(years, min(s.run.quarters for s in resolved))
         outcome, _ = self._run(plan, name is not None)
-        metrics = self.store.load_metrics(outcome.experiment_id).drop(columns=["point_id"])
-        summary = summarise_at(metrics, plan.baseline or plan.labels[0], quarters, order=plan.labels)
-        return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), metrics)
+        data = self.store.load_metrics(outcome.experiment_id).drop(columns=["point_id"])
+        summary = summarise_at(data, plan.baseline or plan.labels[0], quarters, order=plan.labels)
+        return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), data)
+
+    def _compare_uncertain(
+        self, scenarios: Sequence[str | Scenario], draws: int, *, baseline: str | None, reps: int, seed: int,
+        overrides: Sequence[str], name: str | None, snapshots: SnapshotPolicy,
+        material: Mapping[str, float] | Sequence[str], metrics: Sequence[str],
+    ) -> ComparisonResult:
+        from sim.experiment.plan import plan_uncertainty
+        from sim.uncertainty.drivers import drivers_frame
+        from sim.uncertainty.stored import last_year_metrics, load_uncertainty
+        from sim.uncertainty.summary import parse_material, summarise_draws
+
+        wanted = dict(material) if isinstance(material, Mapping) else parse_material(list(material))
+        unknown = [m for m in metrics if m not in METRICS_BY_NAME]
+        if unknown:
+            raise ExperimentError(f"Unknown metric {', '.join(unknown)}; known: {', '.join(sorted(METRICS_BY_NAME))}.")
+        resolved = [resolve(s, overrides) for s in scenarios]
+        plan = plan_uncertainty(resolved, draws, baseline=baseline, reps=reps, base_seed=seed, name=name,
+                                snapshots=snapshots)
+        outcome, _ = self._run(plan, name is not None)
+        data = load_uncertainty(self.store, plan.name)
+        recent = last_year_metrics(self.store, outcome.experiment_id)
+        summary = summarise_at(recent, data.baseline, order=plan.labels)
+        table = summarise_draws(data.per_draw, wanted)
+        focus = data.per_draw[data.per_draw["metric"].isin(list(metrics))]
+        drivers = drivers_frame(focus, data.draws, seed=seed)
+        return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), recent,
+                                uncertainty=table, drivers=drivers, per_draw=data.per_draw, draws=data.draws)
 
     def sweep(
         self, scenario: str | Scenario, vary: Sequence[str | VarySpec], *, design: Literal["grid", "lhs"] = "grid",

@@ -11,7 +11,7 @@ context); the run settings and the scenario that holds them all are here. Import
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sim.params.assumptions import (
     Assumptions,
@@ -43,6 +43,7 @@ from sim.params.levers import (
     PremiumTarget,
     QualityPremium,
 )
+from sim.params.uncertainty import UncertaintyValue, check_entries, numeric_assumption_bounds
 
 __all__ = [
     "QOF",
@@ -99,3 +100,17 @@ class Scenario(Section):
     run: RunSettings = RunSettings()
     levers: Levers = Levers()
     assumptions: Assumptions = Assumptions()
+    uncertainty: dict[str, UncertaintyValue] = Field(
+        default_factory=dict,
+        description="Distributions of assumptions for uncertainty comparisons, overriding the schema's "
+                    "defaults: PATH: fixed, or PATH: {distribution: uniform|triangular|beta|normal, ...}.",
+    )
+
+    @field_validator("uncertainty")
+    @classmethod
+    def _uncertain_assumptions(cls, entries: dict[str, UncertaintyValue]) -> dict[str, UncertaintyValue]:
+        check_entries(entries, _ASSUMPTION_BOUNDS)
+        return entries
+
+
+_ASSUMPTION_BOUNDS = numeric_assumption_bounds(Assumptions)

@@ -10,11 +10,15 @@ from sim.params.fields import Section, param
 
 class PracticeBehaviour(Section):
     autonomy_mean: float = param(
-        0.5, 0.0, 1.0, "score", "Mean resistance of practices to scrutiny (GP autonomy culture)."
+        0.5, 0.0, 1.0, "score", "Mean resistance of practices to scrutiny (GP autonomy culture).",
+        plausible=(0.25, 0.75),
+        plausible_source="assumption: no measure of GPs' resistance to peer review exists; from a culture that "
+                         "mostly accepts review (0.25) to one that mostly resists it (0.75)",
     )
     autonomy_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of autonomy across practices.")
     motivation_mean: float = param(
-        0.6, 0.0, 1.0, "score", "Mean intrinsic motivation to improve care, unpaid."
+        0.6, 0.0, 1.0, "score", "Mean intrinsic motivation to improve care, unpaid.",
+        plausible=(0.4, 0.8), plausible_source="assumption: unmeasured; +/- 0.2 around the default",
     )
     capacity_mean: float = param(
         0.5, 0.05, 1.0, "share of time", "Mean discretionary effort a practice can redirect each quarter."
@@ -241,14 +245,20 @@ class Outcomes(Section):
 
 class Leadership(Section):
     skill_mean: float = param(
-        0.5, 0.0, 1.0, "score", "Mean skill of consortium leads in difficult conversations with peers."
+        0.5, 0.0, 1.0, "score", "Mean skill of consortium leads in difficult conversations with peers.",
+        plausible=(0.2, 0.8),
+        plausible_source="assumption: the critics' central doubt (consultation responses, 2010); wide on purpose",
     )
     skill_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of leadership skill.")
     willingness_mean: float = param(
-        0.65, 0.0, 1.0, "score", "Mean willingness of leads to take on review and challenge of peers."
+        0.65, 0.0, 1.0, "score", "Mean willingness of leads to take on review and challenge of peers.",
+        plausible=(0.3, 0.9),
+        plausible_source="assumption: the critics' central doubt (consultation responses, 2010); wide on purpose",
     )
     willingness_sd: float = param(0.15, 0.0, 0.5, "score", "Spread of willingness.")
-    credibility_initial: float = param(0.6, 0.0, 1.0, "score", "Leads' credibility with peers at the start.")
+    credibility_initial: float = param(0.6, 0.0, 1.0, "score", "Leads' credibility with peers at the start.",
+                                       plausible=(0.35, 0.85),
+                                       plausible_source="assumption: unmeasured; +/- 0.25 around the default")
     credibility_gain: float = param(0.08, 0.0, 0.5, "share", "Credibility gained after a successful challenge.")
     credibility_loss: float = param(0.12, 0.0, 0.5, "share", "Credibility lost after a failed challenge.")
     credibility_recovery: float = param(
@@ -280,10 +290,14 @@ class Challenge(Section):
         "Sampling noise of prescribing cost per head in the funnel plots for a list of 1,000 (shrinking with the "
         "square root of list size).",
     )
-    base_log_odds: float = param(-0.5, -5.0, 5.0, "log-odds", "Log-odds of success of an average challenge.")
-    skill_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's skill.")
+    base_log_odds: float = param(-0.5, -5.0, 5.0, "log-odds", "Log-odds of success of an average challenge.",
+                                 plausible=(-1.5, 0.5),
+                                 plausible_source="assumption: an average challenge succeeds 18% to 62% of the time")
+    skill_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's skill.",
+                                plausible=(1.0, 5.0), plausible_source="assumption: unmeasured; wide")
     credibility_effect: float = param(2.0, 0.0, 10.0, "log-odds per unit", "Effect of the reviewer's credibility.")
-    autonomy_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the practice's autonomy.")
+    autonomy_effect: float = param(3.0, 0.0, 10.0, "log-odds per unit", "Effect of the practice's autonomy.",
+                                   plausible=(1.0, 5.0), plausible_source="assumption: unmeasured; wide")
     effect_duration_quarters: float = param(
         4, 1, 20, "quarters", "Mean life of the peer pressure a successful challenge leaves."
     )
@@ -298,6 +312,9 @@ class Premium(Section):
         "1 - autonomy, so unwilling leads exert none.",
         "calibrated to collective_premium_prescribing (Balinskaite et al, Clin Infect Dis 2019), read on the "
         "unwarranted part (see docs/validation.md)",
+        plausible=(4.0, 20.0),
+        plausible_source="calibrated to one prescribing study; whether the same pull carries over to admissions "
+                         "is untested, so wide: from a quarter of the fit to the allowed maximum",
     )
     forecast_cv: float = param(
         0.01, 0.0, 0.2, "share of the measure",
@@ -339,6 +356,8 @@ class Initial(Section):
         0.729, 0.3, 0.99, "share of patients",
         "Mean latent quality at the start (2010/11 in the shipped scenarios).",
         "calibrated to qof_achievement_2010/qof_achievement_2011 (Pulse; onmedica 2012) with the recording fit",
+        plausible=(0.70, 0.76),
+        plausible_source="calibrated: +/- 0.03, about the gap between recorded and latent quality the fit leaves open",
     )
     quality_sd: float = param(
         0.0298, 0.0, 0.2, "share of patients", "Spread of latent quality at the start.",
@@ -352,7 +371,10 @@ class Initial(Section):
         json_schema_extra={"unit": "flag", "source": "assumption"},
     )
     cost_ratio_mean: float = param(
-        0.955, 0.8, 1.05, "share of income", "Practice costs as a share of income at the start."
+        0.955, 0.8, 1.05, "share of income", "Practice costs as a share of income at the start.",
+        plausible=(0.92, 0.99),
+        plausible_source="assumption: +/- 0.035 around the default (costs sit close to income because "
+                         "partners draw their profit out)",
     )
     cost_ratio_sd: float = param(0.025, 0.0, 0.1, "share of income", "Spread of the cost ratio.")
     fixed_cost_share: float = param(

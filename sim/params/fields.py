@@ -16,16 +16,26 @@ def param(
     description: str,
     source: str = "assumption",
     label: str | None = None,
+    plausible: tuple[float, float] | None = None,
+    plausible_source: str | None = None,
 ) -> Any:
-    """A numeric parameter with its allowed range, unit and provenance; ``label`` names it in docs, reports
-    and charts (default: from its path, ``sim.docs.parameter_label``)."""
-    return Field(
-        default,
-        ge=low,
-        le=high,
-        description=description,
-        json_schema_extra={"unit": unit, "source": source, **({"label": label} if label else {})},
-    )
+    """A numeric parameter with its allowed range, unit and provenance.
+
+    ``label`` names it in docs, reports and charts (default: from its path, ``sim.docs.parameter_label``).
+    ``plausible`` is the range an assumption's default uncertainty distribution spans (a triangle peaked at
+    the default, :mod:`sim.uncertainty.distributions`), with ``plausible_source`` saying where it comes
+    from; without it the default spread follows the parameter's provenance (see that module).
+    """
+    extra: dict[str, Any] = {"unit": unit, "source": source}
+    if label:
+        extra["label"] = label
+    if plausible is not None:
+        lo, hi = plausible
+        if not low <= lo <= default <= hi <= high:
+            raise ValueError(f"plausible range {plausible} must hold the default {default} within {low}..{high}")
+        extra["plausible"] = [float(lo), float(hi)]
+        extra["plausible_source"] = plausible_source or "assumption"
+    return Field(default, ge=low, le=high, description=description, json_schema_extra=extra)
 
 
 def choice(default: Any, description: str, source: str = "lever", label: str | None = None) -> Any:
