@@ -286,3 +286,17 @@ def test_dask_from_the_command_line(dask_cluster, tmp_path):
     assert "Dask cluster" in proc.stdout
     table = pd.read_csv(tmp_path / "out" / "sweep.csv")
     assert len(table) == 2 and GAMING in table.columns
+
+
+@pytest.mark.dask
+def test_an_uncertainty_comparison_on_dask_gives_the_serial_results(dask_cluster, tmp_path):
+    from sim.experiment import Session
+
+    common = dict(uncertainty=4, reps=1, seed=5, overrides=["run.scale=0.02", "run.quarters=6"], name="u")
+    with Session(f"sqlite:///{tmp_path / 'serial.db'}", workers=1) as session:
+        serial = session.compare(["status_quo", "delegation"], **common)
+    with Session(f"sqlite:///{tmp_path / 'dask.db'}", scheduler=dask_cluster) as session:
+        dasked = session.compare(["status_quo", "delegation"], **common)
+    assert dasked.outcome.computed == 8 and "Dask" in dasked.outcome.executor
+    pd.testing.assert_frame_equal(serial.per_draw, dasked.per_draw, check_exact=True)
+    pd.testing.assert_frame_equal(serial.uncertainty, dasked.uncertainty, check_exact=True)

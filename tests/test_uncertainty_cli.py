@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from helpers import run_cli
+from helpers import run_cli, small
 
 from sim.experiment import compare
 from sim.uncertainty.summary import UNCERTAINTY_COLUMNS
@@ -17,7 +17,7 @@ def stored(tmp_path_factory):
     """A small uncertainty comparison run from the command line, and where it went."""
     tmp = tmp_path_factory.mktemp("unc")
     db = f"sqlite:///{tmp / 'u.db'}"
-    proc = run_cli("compare", "status_quo", "delegation", "--uncertainty", "8", "--db", db, "--name", "u",
+    proc = run_cli("compare", "status_quo", "delegation", "--uncertainty", "16", "--db", db, "--name", "u",
                    "--material", "quality_mean=0.001", "--workers", "2", "--out", str(tmp / "out"), *SMALL, cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     return tmp, db, proc.stdout
@@ -29,20 +29,20 @@ def test_the_command_prints_and_writes_the_probability_table(stored):
     table = pd.read_csv(tmp / "out" / "uncertainty.csv")
     assert list(table.columns) == list(UNCERTAINTY_COLUMNS)
     row = table[(table.scenario == "delegation") & (table.metric == "quality_mean")].iloc[0]
-    assert row.n_draws == 8 and 0 <= row.probability_better <= 1 and row.material_delta == 0.001
+    assert row.n_draws == 16 and 0 <= row.probability_better <= 1 and row.material_delta == 0.001
     drivers = pd.read_csv(tmp / "out" / "drivers.csv")
     assert {"scenario", "metric", "parameter", "first_order", "total"} <= set(drivers.columns)
     draws = pd.read_csv(tmp / "out" / "draws.csv")
-    assert len(draws) == 8 and "assumptions.leadership.skill_mean" in draws.columns
+    assert len(draws) == 16 and "assumptions.leadership.skill_mean" in draws.columns
     assert list((tmp / "out" / "drivers").glob("delegation__quality_mean.png"))
 
 
 def test_repeating_the_command_resumes_and_reuses_every_run(stored):
     tmp, db, _ = stored
-    proc = run_cli("compare", "status_quo", "delegation", "--uncertainty", "8", "--db", db, "--name", "u",
+    proc = run_cli("compare", "status_quo", "delegation", "--uncertainty", "16", "--db", db, "--name", "u",
                    "--material", "quality_mean=0.001", "--workers", "1", "--out", str(tmp / "again"), *SMALL, cwd=tmp)
     assert proc.returncode == 0, proc.stderr
-    assert "0 runs computed, 16 reused" in proc.stdout
+    assert "0 runs computed, 32 reused" in proc.stdout
     pd.testing.assert_frame_equal(pd.read_csv(tmp / "out" / "uncertainty.csv"),
                                   pd.read_csv(tmp / "again" / "uncertainty.csv"))
 
@@ -55,7 +55,7 @@ def test_discover_writes_boxes_for_a_stored_experiment(stored):
     proc = run_cli("discover", "u", "--scenario", "delegation", "--metric", "quality_mean", "--below", str(cut),
                    "--db", db, "--out", str(tmp / "disc"), "--threshold", "0.5", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
-    assert "of 8 draws have delegation's difference in mean clinical quality below" in proc.stdout
+    assert "of 16 draws have delegation's difference in mean clinical quality below" in proc.stdout
     boxes = pd.read_csv(tmp / "disc" / "boxes.csv")
     assert list(boxes.columns) == ["box", "parameter", "low", "high", "coverage", "density"]
 
@@ -124,3 +124,33 @@ def test_serial_and_pool_give_identical_uncertainty_results(tmp_path):
     pd.testing.assert_frame_equal(serial.per_draw, pooled.per_draw, check_exact=True)
     pd.testing.assert_frame_equal(serial.uncertainty, pooled.uncertainty, check_exact=True)
     pd.testing.assert_frame_equal(serial.draws, pooled.draws, check_exact=True)
+
+
+def test_an_assumption_that_alone_sets_the_sign_is_found_by_the_indices_and_prim(tmp_path):
+    """A mechanism test on the real model: the reform is 'leads of average skill' against leads whose skill is
+    drawn from 0.2 to 0.8, under delegation. Only skill (and one assumption irrelevant without a premium) varies,
+    so the sign of the quality difference is set by whether the drawn skill is below 0.5."""
+    from sim.scenario import with_values
+    from sim.uncertainty.discovery import discover
+    from sim.uncertainty.distributions import uncertain_specs
+
+    skill, irrelevant = "assumptions.leadership.skill_mean", "assumptions.premium.forecast_cv"
+    fixed = {s.path: "fixed" for s in uncertain_specs()}
+    drawn = {**fixed, skill: {"distribution": "uniform", "low": 0.2, "high": 0.8},
+             irrelevant: {"distribution": "uniform", "low": 0.0, "high": 0.2}}
+    base = small("delegation", scale=0.05, quarters=12)
+    varied = with_values(base, {"name": "drawn_skill", "uncertainty": drawn})
+    average = with_values(base, {"name": "average_skill", "uncertainty": {**drawn, skill: "fixed"}})
+    res = compare([varied, average], uncertainty=32, reps=1, workers=2, db=f"sqlite:///{tmp_path / 'm.db'}", name="m")
+    assert list(res.draws.columns) == [skill, irrelevant]
+    gain = res.per_draw.query("scenario == 'average_skill' and metric == 'quality_mean'").set_index("draw")
+    gain = gain["difference"].reindex(res.draws.index)
+    # The sign follows the drawn skill: leads of average skill beat weaker leads and lose to stronger ones.
+    assert ((gain > 0) == (res.draws[skill] < 0.5)).mean() >= 0.9
+    drivers = res.drivers.query("scenario == 'average_skill' and metric == 'quality_mean'").set_index("parameter")
+    assert drivers.loc[skill, "total"] > 0.9 and drivers.loc[irrelevant, "total"] < 0.1
+    boxes = discover(res.draws, gain.to_numpy(), above=0.0).boxes
+    limits = boxes[boxes["parameter"] == skill]
+    assert len(limits) == 1 and abs(float(limits["high"].iloc[0]) - 0.5) < 0.06
+    assert irrelevant not in set(boxes["parameter"])
+

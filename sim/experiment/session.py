@@ -192,7 +192,7 @@ class Session:
         material: Mapping[str, float] | Sequence[str], metrics: Sequence[str],
     ) -> ComparisonResult:
         from sim.experiment.plan import plan_uncertainty
-        from sim.uncertainty.drivers import drivers_frame
+        from sim.uncertainty.drivers import FRAME_COLUMNS, MIN_DRAWS, drivers_frame
         from sim.uncertainty.stored import last_year_metrics, load_uncertainty
         from sim.uncertainty.summary import parse_material, summarise_draws
 
@@ -209,7 +209,9 @@ class Session:
         summary = summarise_at(recent, data.baseline, order=plan.labels)
         table = summarise_draws(data.per_draw, wanted)
         focus = data.per_draw[data.per_draw["metric"].isin(list(metrics))]
-        drivers = drivers_frame(focus, data.draws, seed=seed)
+        # Too few draws to apportion variance: the probabilities stand, the drivers table stays empty.
+        drivers = drivers_frame(focus, data.draws, seed=seed) if data.n_draws >= MIN_DRAWS else pd.DataFrame(
+            columns=list(FRAME_COLUMNS))
         return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), recent,
                                 uncertainty=table, drivers=drivers, per_draw=data.per_draw, draws=data.draws)
 

@@ -61,6 +61,11 @@ def print_uncertainty(table: pd.DataFrame, drivers: pd.DataFrame, *, name: str, 
             out.add_row(*cells)
         out.add_section()
     console.print(out)
+    if drivers.empty:
+        from sim.uncertainty.drivers import MIN_DRAWS
+
+        console.print(f"[dim]No drivers: apportioning the variance needs at least {MIN_DRAWS} draws "
+                      f"(128 or more for a stable ranking).[/dim]")
     console.print("[dim]The 95% uncertainty interval holds the central 95% of the paired difference over the "
                   "assumptions' distributions and the remaining simulation noise; it does not cover what the model "
                   "leaves out (docs/ODD.md, 'What the model cannot do'). P(better) is the share of draws in which "
@@ -87,9 +92,7 @@ def write_uncertainty(result: Any, out: Path, formats: tuple[str, ...] = ("png",
             path = charts / f"{scenario}__{metric}.{fmt}"
             fig.savefig(path)
             written.append(path)
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
+        fig.clear()
     return written
 
 
@@ -117,8 +120,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     rows = data.per_draw[(data.per_draw["scenario"] == args.scenario) & (data.per_draw["metric"] == args.metric)]
     if rows.empty:
         raise ExperimentError(f"discover: '{args.experiment}' has no stored values of metric '{args.metric}'.")
-    rows = rows.set_index("draw").reindex(data.draws.index)
-    value = rows["value"] if args.level else rows["difference"]
+    value = rows.set_index("draw").reindex(data.draws.index)["difference"]
     keep = value.notna().to_numpy()
     columns = list(data.draws.columns)
     if args.params:
@@ -130,8 +132,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
                                   f"assumptions (for example {data.draws.columns[0]}).")
     found = discover(data.draws.loc[keep, columns], value[keep].to_numpy(dtype=float), below=args.below,
                      above=args.above, threshold=args.threshold)
-    reading = "level of" if args.level else "difference in"
-    what = f"{args.scenario}'s {reading} {METRICS_BY_NAME[args.metric].label.lower()}"
+    what = f"{args.scenario}'s difference in {METRICS_BY_NAME[args.metric].label.lower()}"
     console.print(f"[bold]{args.experiment}[/bold]: {found.n_cases} of {found.n_draws} draws have {what} "
                   f"{found.condition}.")
     if found.boxes.empty:
@@ -144,7 +145,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             table.add_row(str(r.box), parameter_label(r.parameter), format_number(r.low), format_number(r.high),
                           _percent(r.coverage), _percent(r.density))
         console.print(table)
-        for sentence in describe_boxes(found, outcome=what, label=parameter_label):
+        verb = "falls short" if args.below is not None else "runs high"
+        for sentence in describe_boxes(found, outcome=f"{what} {verb}", label=parameter_label):
             console.print(f"  {sentence}")
     out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / "discover" / \
         f"{args.scenario}__{args.metric}__{'below' if args.below is not None else 'above'}"
@@ -152,12 +154,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     found.boxes.to_csv(out / "boxes.csv", index=False)
     found.trajectory.to_csv(out / "trajectory.csv", index=False)
     if not found.boxes.empty:
-        import matplotlib.pyplot as plt
-
         ranges = {c: (float(data.draws[c].min()), float(data.draws[c].max())) for c in data.draws.columns}
         for fig, file in ((boxes_chart(found, ranges=ranges), "boxes.png"), (tradeoff_chart(found), "tradeoff.png")):
             fig.savefig(out / file)
-            plt.close(fig)
     console.print(f"Boxes in [bold]{out / 'boxes.csv'}[/bold] (with trajectory.csv and the charts).")
     return 0
 
@@ -166,8 +165,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "discover", help="scenario discovery (PRIM): the assumption values in which a reform fails",
         description="On a stored uncertainty comparison (compare ... --uncertainty N), find the boxes of "
-                    "assumption values in which a scenario's difference from the baseline (or, with --level, "
-                    "its level) falls below (or above) X, with their coverage and density (EMA Workbench's PRIM).",
+                    "assumption values in which a scenario's difference from the baseline falls below (or above) "
+                    "X, with their coverage and density (EMA Workbench's PRIM).",
     )
     p.add_argument("experiment", help="experiment name (see `run_sim.py experiments`)")
     p.add_argument("--scenario", required=True, help="a compared scenario (not the baseline)")
@@ -176,7 +175,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     bound.add_argument("--below", type=float, metavar="X", help="cases: the difference is below X (e.g. 0: harm "
                                                                 "for a metric where higher is better)")
     bound.add_argument("--above", type=float, metavar="X", help="cases: the difference is above X")
-    p.add_argument("--level", action="store_true", help="use the scenario's level, not its difference")
     p.add_argument("--params", nargs="+", metavar="PATTERN",
                    help="search only these assumptions (glob patterns, e.g. 'assumptions.leadership.*')")
     p.add_argument("--threshold", type=float, default=0.8,

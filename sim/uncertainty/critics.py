@@ -27,6 +27,7 @@ CRITICS_PARAMETERS: tuple[str, ...] = ("assumptions.leadership.*", "assumptions.
                                        "assumptions.challenge.*")
 QUALITY, VARIATION = "quality_mean", "quality_sd"
 MATERIAL_QUALITY = 0.005  # half a percentage point of patients' care: the least gain worth the reform's cost
+MIN_CASES, MIN_CASE_SHARE = 5, 0.05  # fewer harmful draws than this cannot locate a box
 
 
 def joint_probability(per_draw: pd.DataFrame, scenario: str) -> float:
@@ -49,10 +50,15 @@ def answer(result: Any, *, scenario: str = "delegation") -> dict[str, Any]:
     columns = select_parameters(list(result.draws.columns), CRITICS_PARAMETERS)
     harm = discover(result.draws[columns], diff, below=0.0)
     label = f"{scenario} lowers quality"
-    if harm.boxes.empty:
+    note = ""
+    if harm.n_cases < max(MIN_CASES, MIN_CASE_SHARE * len(diff)):
+        # Too few harmful draws to say where harm happens: ask where the reform fails to help materially.
+        note = (f"{scenario} lowers quality in {harm.n_cases} of {len(diff)} draws, too few to locate; where it "
+                f"fails to raise quality by {MATERIAL_QUALITY * 100:g} points instead:")
         harm = discover(result.draws[columns], diff, below=MATERIAL_QUALITY)
         label = f"{scenario} fails to raise quality by {MATERIAL_QUALITY * 100:g} points"
     return {
+        "note": note,
         "p_quality": float(quality["probability_better"]), "p_variation": float(variation["probability_better"]),
         "p_both": joint_probability(result.per_draw, scenario), "quality": quality, "variation": variation,
         "drivers": drivers, "discovery": harm, "boxes_text": describe_boxes(harm, outcome=label, label=parameter_label),
@@ -79,6 +85,8 @@ def print_answer(found: dict[str, Any], scenario: str) -> None:
                            f"{r.first_order:.0%} alone)" for r in top.itertuples())
         console.print(f"  - The quality gain hinges on: {shares}.")
     discovery = found["discovery"]
+    if found["note"]:
+        console.print(f"  - {found['note']}")
     if discovery.boxes.empty:
         console.print(f"  - {discovery.message}")
     for sentence in found["boxes_text"]:
