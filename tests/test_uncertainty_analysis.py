@@ -258,3 +258,19 @@ def test_charts_refuse_bad_input(found):
     for chart in (boxes_chart, tradeoff_chart):
         with pytest.raises(ChartError, match="no box"):
             chart(none)
+
+
+def test_ten_linear_effects_among_77_assumptions_are_apportioned_from_128_draws():
+    """The model's differences are mostly additive: the lasso candidate must recover known linear shares."""
+    from scipy.stats import qmc
+
+    u = qmc.Sobol(77, scramble=True, rng=np.random.default_rng(3)).random(128)
+    draws = pd.DataFrame(u, columns=[f"x{j}" for j in range(77)])
+    weights = np.zeros(77)
+    weights[:10] = np.arange(1, 11)
+    result = variance_drivers(draws, u @ weights, seed=0)
+    table = result.table.set_index("parameter").reindex(draws.columns)
+    truth = weights**2 / np.sum(weights**2)
+    assert result.explained > 0.95 and "lasso" in result.method
+    assert np.abs(table["first_order"].to_numpy() - truth).max() < 0.05
+    assert np.abs(table["total"].to_numpy() - truth).max() < 0.05
