@@ -127,3 +127,6 @@ def metric(name: str) -> MetricSpec:
         return METRICS_BY_NAME[name]
     except KeyError:
         raise SimError(f"Unknown metric '{name}'. Valid metrics: {', '.join(METRIC_NAMES)}.") from None
+
+#: Headline metrics with a better direction: those a reform can improve (the uncertainty analysis's default).
+DIRECTED_HEADLINE_METRICS: tuple[str, ...] = tuple(m for m in HEADLINE_METRICS if METRICS_BY_NAME[m].better)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 
-from sim.metrics import HEADLINE_METRICS
+from sim.metrics import DIRECTED_HEADLINE_METRICS, HEADLINE_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +28,7 @@ def compare(
     scheduler: str | None = None, db: str | None = None, name: str | None = None,
     snapshots: SnapshotPolicy = "first", progress: bool | ProgressReporter = False,
     uncertainty: int | None = None, material: Mapping[str, float] | Sequence[str] = (),
-    metrics: Sequence[str] = HEADLINE_METRICS,
+    metrics: Sequence[str] = DIRECTED_HEADLINE_METRICS,
 ) -> ComparisonResult:
     """Compare scenarios over ``reps`` replications with common random numbers, storing every run.
 

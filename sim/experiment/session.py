@@ -31,7 +31,7 @@ from sim.experiment.results import (
 )
 from sim.experiment.running import Outcome, ProgressReporter, raise_if_failed, run_plan
 from sim.experiment.store import ExperimentData, ResultStore
-from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
+from sim.metrics import DIRECTED_HEADLINE_METRICS, HEADLINE_METRICS, METRICS_BY_NAME
 from sim.params import Scenario
 
 #: Called once every run of a design is stored, before the experiment is marked complete; returns indices.
@@ -151,7 +151,7 @@ class Session:
         self, scenarios: Sequence[str | Scenario], *, baseline: str | None = None, reps: int = 10, seed: int = 1,
         overrides: Sequence[str] = (), years: Sequence[float] = (), name: str | None = None,
         snapshots: SnapshotPolicy = "first", uncertainty: int | None = None,
-        material: Mapping[str, float] | Sequence[str] = (), metrics: Sequence[str] = HEADLINE_METRICS,
+        material: Mapping[str, float] | Sequence[str] = (), metrics: Sequence[str] = DIRECTED_HEADLINE_METRICS,
     ) -> ComparisonResult:
         """Compare scenarios over ``reps`` replications with common random numbers, storing every run.
 
@@ -168,7 +168,8 @@ class Session:
                 :mod:`sim.uncertainty.distributions`), ``reps`` replications each, paired over both.
             material: with draws, ``{metric: delta}`` (or ``"METRIC=DELTA"`` strings): also the probability
                 that the improvement exceeds delta.
-            metrics: with draws, the metrics whose drivers are analysed (default the headline metrics).
+            metrics: with draws, the metrics whose drivers are analysed (default the headline metrics with a
+                better direction).
 
         Returns:
             A :class:`~sim.experiment.results.ComparisonResult`; ``summary`` has the paired differences, and
