@@ -84,6 +84,25 @@ def test_percentiles_of_sorted_match_numpy(values):
 
 
 @settings(max_examples=200, deadline=None)
+@given(st.one_of(arrays(np.float64, st.integers(1, 300), elements=finite),
+                 arrays(np.float64, st.integers(1, 300), elements=st.integers(0, 5).map(float))))
+def test_average_ranks_match_scipy_rankdata(values):
+    from scipy.stats import rankdata
+
+    from sim.population import average_ranks
+
+    ranks = average_ranks(values)
+    assert ranks.dtype == np.float64
+    np.testing.assert_array_equal(ranks, rankdata(values))
+
+
+def test_ndtri_is_norm_ppf_bit_for_bit():
+    from scipy.stats import norm
+
+    u = np.r_[np.linspace(1e-12, 1 - 1e-12, 20_001), np.random.default_rng(0).random(20_000)]
+    np.testing.assert_array_equal(ndtri(u), norm.ppf(u))
+
+
 @given(st.data())
 def test_grouped_median_matches_numpy_per_group(data):
     count = data.draw(st.integers(1, 8))

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from sim.params import Scenario
 from sim.params.uncertainty import UncertaintyEntry
@@ -61,6 +60,8 @@ class Distribution:
         return self.kind == "fixed"
 
     def _frozen(self) -> Any:
+        from scipy import stats
+
         p = dict(self.shape)
         width = self.high - self.low
         if self.kind == "uniform":
