@@ -78,7 +78,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if Path(out).exists():
         raise SimError(f"Output folder {out} already exists; choose another with --out.")
     result = run(scenario, args.seed)
-    result.write(Path(out))
+    result.write(Path(out), args.snapshot_format)
     _print_headline(result.metrics, scenario.name)
     console.print(
         f"{len(result.metrics) - 1} quarters, {result.metadata['practices_at_start']} practices in "
@@ -169,6 +169,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one scenario once and write a run folder")
     p.add_argument("scenario", help="shipped scenario name or path to a YAML file")
     add_run_options(p)
+    p.add_argument("--snapshot-format", choices=("parquet", "csv"), default="parquet",
+                   help="file format of the yearly practice snapshots: snapshots.parquet (default; "
+                        "pandas.read_parquet reads it) or snapshots.csv (about ten times slower to write)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")

@@ -21,8 +21,9 @@ def test_run_writes_a_reproducible_run_folder(tmp_path):
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics["quarter"]) == list(range(9))
     assert set(METRIC_NAMES) <= set(metrics.columns)
-    snapshots = pd.read_csv(out / "snapshots.csv")
+    snapshots = pd.read_parquet(out / "snapshots.parquet")
     assert set(snapshots["quarter"]) == {0, 4, 8}
+    assert not (out / "snapshots.csv").exists()
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["seed"] == 3
     assert meta["scenario_name"] == "white_paper"
@@ -33,8 +34,11 @@ def test_run_writes_a_reproducible_run_folder(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
     again = tmp_path / "run2"
-    assert run_cli(*RUN_ARGS, "--out", str(again)).returncode == 0
+    assert run_cli(*RUN_ARGS, "--out", str(again), "--snapshot-format", "csv").returncode == 0
     assert (again / "metrics.csv").read_text() == (out / "metrics.csv").read_text()
+    as_csv = pd.read_csv(again / "snapshots.csv")
+    assert not (again / "snapshots.parquet").exists()
+    pd.testing.assert_frame_equal(as_csv, snapshots, check_exact=False, rtol=1e-15, check_dtype=False)
 
 
 def test_run_refuses_to_overwrite(tmp_path):
