@@ -29,6 +29,14 @@ def _lognormal_below(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return ndtr((log_x + 0.5 * sigma**2) / sigma), ndtr((log_x - 0.5 * sigma**2) / sigma)
 
 
+def _lognormal_partial_mean(x: np.ndarray, sigma: float) -> np.ndarray:
+    """E[F; F < x] of :func:`_lognormal_below` alone (the same values), for callers that need no P(F < x):
+    ``ndtr`` is most of the cost of the expected-value signals."""
+    with np.errstate(divide="ignore"):
+        log_x = np.log(x)
+    return ndtr((log_x - 0.5 * sigma**2) / sigma)
+
+
 def _paying_band(recorded: np.ndarray, qof: QOF, spread: float) -> tuple[np.ndarray, ...]:
     """A practice's shortfall from 100%, and for the factors beyond which its indicators earn all points
     (``full``) or none (``none``): P(F < full), E[F; F < full], P(F < none), E[F; F < none]."""
@@ -64,8 +72,8 @@ def process_points_slope(recorded: np.ndarray, qof: QOF, spread: float) -> np.nd
         inside = (recorded > qof.lower_threshold) & (recorded < qof.upper_threshold)
         return inside / span
     shortfall = np.maximum(1.0 - recorded, 1e-12)
-    _, e_full = _lognormal_below((1.0 - qof.upper_threshold) / shortfall, spread)
-    _, e_none = _lognormal_below((1.0 - qof.lower_threshold) / shortfall, spread)
+    e_full = _lognormal_partial_mean((1.0 - qof.upper_threshold) / shortfall, spread)
+    e_none = _lognormal_partial_mean((1.0 - qof.lower_threshold) / shortfall, spread)
     return np.where(recorded < 1.0, (e_none - e_full) / span, 0.0)
 
 

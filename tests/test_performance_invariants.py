@@ -17,7 +17,7 @@ from sim.derived import prescribing_per_head
 from sim.grouped import grouped_median
 from sim.incentives import process_points_share
 from sim.model import CommissioningModel
-from sim.observe import percentiles_of_sorted
+from sim.observe import order_statistics, percentiles, percentiles_of_sorted
 from sim.params import QOF
 from sim.processes import market
 from sim.runner import run
@@ -83,7 +83,17 @@ def test_percentiles_of_sorted_match_numpy(values):
     assert percentiles_of_sorted(np.sort(values), (0.1, 0.9)) == expected.tolist()
 
 
-@settings(max_examples=200, deadline=None)
+@given(arrays(np.float64, st.integers(1, 400), elements=finite | st.just(0.0)),
+       st.lists(st.floats(0, 1), min_size=1, max_size=4))
+def test_percentiles_by_partition_match_numpy(values, fractions):
+    expected = np.percentile(values, [100 * f for f in fractions])
+    assert percentiles(values, tuple(fractions)) == percentiles_of_sorted(np.sort(values), tuple(fractions))
+    np.testing.assert_array_equal(percentiles(values, tuple(fractions)), expected)
+    ranks = {0, values.size - 1, values.size // 2, max(values.size // 2 - 1, 0)}
+    assert order_statistics(values, ranks) == {r: np.sort(values)[r] for r in ranks}
+
+
+@settings(deadline=None)  # the first example imports scipy.stats
 @given(st.one_of(arrays(np.float64, st.integers(1, 300), elements=finite),
                  arrays(np.float64, st.integers(1, 300), elements=st.integers(0, 5).map(float))))
 def test_average_ranks_match_scipy_rankdata(values):
@@ -96,6 +106,13 @@ def test_average_ranks_match_scipy_rankdata(values):
     np.testing.assert_array_equal(ranks, rankdata(values))
 
 
+@given(arrays(np.float64, st.integers(1, 200), elements=st.floats(0, 50)), st.floats(0.05, 1.5))
+def test_partial_mean_alone_matches_the_pair(x, sigma):
+    from sim.incentives import _lognormal_below, _lognormal_partial_mean
+
+    np.testing.assert_array_equal(_lognormal_partial_mean(x, sigma), _lognormal_below(x, sigma)[1])
+
+
 def test_ndtri_is_norm_ppf_bit_for_bit():
     from scipy.stats import norm
 
@@ -103,6 +120,7 @@ def test_ndtri_is_norm_ppf_bit_for_bit():
     np.testing.assert_array_equal(ndtri(u), norm.ppf(u))
 
 
+@settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_grouped_median_matches_numpy_per_group(data):
     count = data.draw(st.integers(1, 8))
