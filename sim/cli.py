@@ -221,7 +221,11 @@ def _command_name(argv: Sequence[str]) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_name(argv), everything=False)
+    command = _command_name(argv)
+    parser = build_parser(command, everything=False)
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if command is not None and command not in commands:
+        parser = build_parser()  # not in the index (a new command, or a typo): every module, as before
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -113,6 +113,27 @@ def test_partial_mean_alone_matches_the_pair(x, sigma):
     np.testing.assert_array_equal(_lognormal_partial_mean(x, sigma), _lognormal_below(x, sigma)[1])
 
 
+@given(arrays(np.float64, st.integers(1, 200), elements=st.floats(0, 1)), st.floats(0.05, 1.5), st.booleans())
+def test_the_last_paying_band_is_reused_only_for_the_same_inputs(recorded, spread, slope_first):
+    import sim.incentives as inc
+
+    qof, other = QOF(), QOF(upper_threshold=0.8)
+    inc._last_band = None
+    fresh = inc.process_points_share(recorded, qof, spread), inc.process_points_slope(recorded, qof, spread)
+    inc._last_band = None
+    calls = [(inc.process_points_slope, 1), (inc.process_points_share, 0)]
+    for fn, i in calls if slope_first else calls[::-1]:
+        np.testing.assert_array_equal(fn(recorded, qof, spread), fresh[i])
+        np.testing.assert_array_equal(fn(recorded, qof, spread), fresh[i])
+    changed = recorded.copy()
+    changed[0] = 1.0 - changed[0]
+    inc._last_band = None
+    expected = inc.process_points_share(changed, qof, spread), inc.process_points_share(recorded, other, spread)
+    inc.process_points_share(recorded, qof, spread)
+    np.testing.assert_array_equal(inc.process_points_share(changed, qof, spread), expected[0])
+    np.testing.assert_array_equal(inc.process_points_share(recorded, other, spread), expected[1])
+
+
 def test_ndtri_is_norm_ppf_bit_for_bit():
     from scipy.stats import norm
 
