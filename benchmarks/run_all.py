@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_sweep.py")
+BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_sweep.py", "bench_cli.py")
 
 
 def main(argv: list[str] | None = None) -> int:
