@@ -63,21 +63,11 @@ class Analysis:
 
 
 def prepare(store: Any, name: str, data: Any) -> Any | None:
-    """For an uncertainty comparison: give the pack's runs, metrics and snapshots their draw (``point_id``)
-    back (the store drops it for comparisons, but pairing needs it) and read the draws. Else ``None``."""
+    """For an uncertainty comparison, its draws and per-draw differences read from the store; else ``None``."""
     from sim.uncertainty.stored import is_uncertainty, load_uncertainty
 
     if not is_uncertainty(data.experiment):
         return None
-    info = store.experiment_info(name)
-    links = store.load_runs(int(info["id"]))[["run_id", "point_id"]]
-    for attr in ("runs", "metrics", "snapshots"):
-        frame = getattr(data, attr)
-        if len(frame) and "run_id" in frame and "point_id" not in frame:
-            merged = frame.merge(links, on="run_id", how="left")
-            cols = list(frame.columns)
-            at = cols.index("scenario") + 1 if "scenario" in cols else 1
-            setattr(data, attr, merged[[*cols[:at], "point_id", *cols[at:]]])
     return load_uncertainty(store, name)
 
 
