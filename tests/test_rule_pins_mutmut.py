@@ -45,8 +45,8 @@ def hand_state(n: int, **columns) -> PracticeState:
 
 
 def test_outcome_points_slope_by_hand():
-    """Band 1.0 to 1.5 (width 0.5): the slope is the chance the noisy ratio lands in the band over its
-    width. At the band's middle with an SD of a quarter band-width... one SD either side: 0.6827 / 0.5."""
+    """Band 1.0 to 1.5 (width 0.5): the slope is the chance that the noisy ratio lands in the band, over the
+    band's width. At the band's middle with an SD of 0.25 the band is one SD either side: 0.6827 / 0.5."""
     qof = QOF(outcome_band_low=1.0, outcome_band_high=1.5)
     slope = incentives.outcome_points_slope(np.array([1.25, 1.25, 0.5, 2.5]),
                                             np.array([0.25, 1e-6, 0.01, 0.01]), qof)
