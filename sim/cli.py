@@ -19,7 +19,15 @@ from rich.markup import escape
 from rich.table import Table
 
 # Re-exported: command modules outside sim.experiment and sim.report still import these from here.
-from sim.cli_options import RESULTS_DIR, add_run_options, console, err_console, run_overrides, timestamp
+from sim.cli_options import (
+    RESULTS_DIR,
+    add_run_options,
+    check_args,
+    console,
+    err_console,
+    run_overrides,
+    timestamp,
+)
 from sim.errors import SimError
 from sim.numbers import format_number
 
@@ -177,6 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        check_args(args)  # every argument, before the command does any work
         return int(args.func(args) or 0)
     except SimError as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import math
 import multiprocessing
 import os
 import signal
@@ -348,15 +349,32 @@ class DaskExecutor(_Base):
 SCHEDULER_TIMEOUT_ENV = "CRSIM_SCHEDULER_TIMEOUT"
 
 
-def _scheduler_timeout() -> float:
+def scheduler_timeout() -> float:
+    """``$CRSIM_SCHEDULER_TIMEOUT`` in seconds (default 10): a finite positive number, else refused."""
     raw = os.environ.get(SCHEDULER_TIMEOUT_ENV, "10")
     try:
         value = float(raw)
     except ValueError:
-        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV}={raw!r} is not a number of seconds.") from None
-    if value <= 0:
-        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV} must be positive, not {raw}.")
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV}={raw[:40]!r} is not allowed: give a finite, positive "
+                            "number of seconds to wait for the Dask scheduler and its first worker (default 10).")
     return value
+
+
+_scheduler_timeout = scheduler_timeout
+
+
+#: Local worker processes allowed per core: more would only queue for the same cores.
+WORKERS_PER_CORE = 4
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse fewer than one local worker process, or more than four per core (they would only queue)."""
+    limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers is not None and not 1 <= workers <= limit:
+        raise ExecutorError(f"--workers {workers} is not allowed: give 1 (in this process) to {limit} local "
+                            "worker processes (at most 4 per core on this machine), or a --scheduler.")
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
@@ -371,8 +389,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
         if workers is not None:
             raise ExecutorError("Give either --workers (local) or --scheduler (Dask cluster), not both.")
         return DaskExecutor(scheduler, timeout_seconds=_scheduler_timeout())
-    if workers is not None and workers < 1:
-        raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+    check_workers(workers)
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(workers)

@@ -69,10 +69,12 @@ def resolve_url(url: str | None) -> URL:
     text = url or DEFAULT_URL
     try:
         parsed = make_url(text)
-    except ArgumentError:
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            raise ValueError(parsed.port)
+    except (ArgumentError, ValueError, TypeError):  # a malformed host or port: '[::1:5999', 'host:abc'
         raise StoreError(
-            f"'{mask_url(text)}' is not a database URL. Use sqlite:///path/to/file.db or "
-            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE."
+            f"'{mask_url(text)}' is not a database URL (check the host and the port, a number). Use "
+            "sqlite:///path/to/file.db or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE."
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -83,6 +85,21 @@ def resolve_url(url: str | None) -> URL:
         )
     return parsed
 
+
+def is_memory_url(url: URL) -> bool:
+    """An in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``)."""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    return (database in ("", ":memory:") or database.startswith("file::memory:")
+            or url.query.get("mode") == "memory" or "mode=memory" in database)
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite URL, or None for an in-memory or URI-form database."""
+    if url.get_backend_name() != "sqlite" or is_memory_url(url) or (url.database or "").startswith("file:"):
+        return None
+    return Path(url.database or "").expanduser()
 
 
 def now() -> datetime:
