@@ -3,7 +3,9 @@
 Each family of commands lives beside the code it drives and registers itself through a
 ``register(subparsers)`` function listed in :data:`COMMAND_MODULES`; what they share (run options, the
 console, the results folder) is in :mod:`sim.cli_options`, so no command module imports this one back.
-A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2.
+A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2, as
+does an error of the file system (a full disk, a read-only folder). Every argument is checked first
+(:func:`sim.cli_options.check_args`), before the command does any work.
 """
 
 from __future__ import annotations
@@ -193,6 +195,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted: finished runs are kept.")
         return 130
+    except OSError as exc:  # a full disk or a read-only folder met while writing: what and where, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        err_console.print(f"[bold red]error:[/bold red] {escape(exc.strerror or str(exc))}{escape(where)}.",
+                          highlight=False, soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":

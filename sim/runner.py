@@ -48,15 +48,18 @@ class RunResult:
         Files go to a temporary sibling folder first, renamed into place at the end, so an interrupted
         write never leaves a half-written run folder.
         """
+        from sim.outputs import write_outputs
+
         folder = Path(folder)
         if folder.exists():
             raise FileExistsError(folder)
-        tmp = folder.with_name(f".{folder.name}.partial")
-        tmp.mkdir(parents=True, exist_ok=False)
-        self.metrics.to_csv(tmp / "metrics.csv", index=False)
-        self.snapshots.to_csv(tmp / "snapshots.csv", index=False)
-        (tmp / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str))
-        tmp.rename(folder)
+
+        def write(tmp: Path) -> None:
+            self.metrics.to_csv(tmp / "metrics.csv", index=False)
+            self.snapshots.to_csv(tmp / "snapshots.csv", index=False)
+            (tmp / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str))
+
+        write_outputs(folder, write)
         return folder
 
 

@@ -171,7 +171,10 @@ def test_unreachable_scheduler(tmp_path, monkeypatch):
 
 
 def test_unknown_experiment(tmp_path):
+    from sim.experiment.store import ResultStore
+
     db = f"sqlite:///{tmp_path / 'r.db'}"
+    ResultStore(db).close()  # a store that exists, without that experiment (a missing store: test_hardening)
     for command in (("export", "nope"), ("export", "nope", "--format", "parquet")):
         proc = run_cli(*command, "--db", db, cwd=tmp_path)
         assert proc.returncode == 2 and "No experiment named 'nope'" in proc.stderr

@@ -178,3 +178,185 @@ def test_refusals_from_the_command_line_show_no_traceback(tmp_path):
         assert result.returncode == 2, result.stderr
         assert "Traceback" not in result.stderr and "error:" in result.stderr
         assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------ atomic outputs (item 4)
+
+SMALL_RUN = ["--scale", "0.01", "--quarters", "2"]
+
+
+def _run_args(db: str, out: Path, *extra: str) -> list[str]:
+    return ["compare", "status_quo", "delegation", "--reps", "2", *SMALL_RUN, "--workers", "1", "--no-progress",
+            "--db", db, "--name", "atomic", "--out", str(out), *extra]
+
+
+def _partials(folder: Path) -> list[str]:
+    return [p.name for p in folder.rglob(".*partial*")] + [p.name for p in folder.rglob(".*.old-*")]
+
+
+def _full_disk_on(monkeypatch, file_name: str) -> None:
+    """Make writing ``file_name`` fail half-way, as on a full disk."""
+    import errno
+
+    import pandas as pd
+
+    real = pd.DataFrame.to_csv
+
+    def to_csv(self, path=None, *args, **kwargs):
+        if path is not None and Path(path).name == file_name:
+            with open(path, "w") as handle:  # part of the file is written, then the disk is full
+                handle.write("run_id,scen")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+
+
+def test_compare_on_a_full_disk_writes_no_half_tables_and_a_rerun_completes(workdir, capsys, monkeypatch):
+    db, out = f"sqlite:///{workdir / 'r.db'}", workdir / "tables"
+    _full_disk_on(monkeypatch, "metrics.csv")
+    assert main(_run_args(db, out)) == 2
+    message = " ".join(capsys.readouterr().err.split())
+    assert "No space left on device" in message and str(out) in message and "runs are stored" in message
+    assert "Traceback" not in message
+    assert not out.exists() and _partials(workdir) == []
+    monkeypatch.undo()
+    monkeypatch.chdir(workdir)
+    assert main(_run_args(db, out)) == 0
+    assert "0 runs computed, 4 reused" in " ".join(capsys.readouterr().out.split())
+    assert sorted(p.name for p in out.iterdir()) == ["interval_widths.csv", "metrics.csv", "summary.csv"]
+    assert len(pd_read(out / "metrics.csv")) == 2 * 2 * 3  # 2 scenarios x 2 replications x quarters 0-2
+
+
+def pd_read(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path)
+
+
+def test_a_failed_write_leaves_an_earlier_output_folder_as_it_was(workdir, capsys, monkeypatch):
+    db, out = f"sqlite:///{workdir / 'r.db'}", workdir / "tables"
+    assert main(_run_args(db, out)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    _full_disk_on(monkeypatch, "metrics.csv")
+    assert main(_run_args(db, out)) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert _partials(workdir) == []
+
+
+def test_a_read_only_out_is_refused_before_the_runs(workdir, capsys, monkeypatch):
+    import tempfile
+
+    db = workdir / "r.db"
+
+    def read_only(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    message = refuse(_run_args(f"sqlite:///{db}", workdir / "ro" / "tables"), workdir, capsys)
+    assert "--out" in message and "Read-only file system" in message
+    assert not db.exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_folder_is_refused_before_the_runs(workdir, capsys):
+    locked = workdir / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        message = refuse(_run_args(f"sqlite:///{workdir / 'r.db'}", locked / "tables"), workdir, capsys)
+    finally:
+        locked.chmod(0o700)
+    assert "--out" in message and "cannot write there" in message
+
+
+def test_run_on_a_full_disk_leaves_no_folder(workdir, capsys, monkeypatch):
+    out = workdir / "run"
+    _full_disk_on(monkeypatch, "snapshots.csv")
+    assert main(["run", "status_quo", *SMALL_RUN, "--out", str(out)]) == 2
+    assert "No space left on device" in capsys.readouterr().err
+    assert not out.exists() and _partials(workdir) == []
+
+
+def test_stale_partial_folders_of_a_killed_process_are_removed(tmp_path):
+    from sim.outputs import clean_stale_partials
+
+    out = tmp_path / "report"
+    dead, alive = tmp_path / ".report.partial-999999999", tmp_path / f".report.partial-{os.getpid()}"
+    other = tmp_path / ".elsewhere.partial-999999999"
+    for folder in (dead, alive, other):
+        folder.mkdir()
+        (folder / "index.html").write_text("half")
+    assert clean_stale_partials(out) == [dead]
+    assert not dead.exists() and alive.exists() and other.exists()
+
+
+# ------------------------------------------------------------------------------ the store (item 5)
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A small stored comparison, and the URL of its store."""
+    from sim.experiment import compare
+
+    folder = tmp_path_factory.mktemp("stored")
+    url = f"sqlite:///{folder / 'store.db'}"
+    compare(["status_quo", "delegation"], reps=2, overrides=["run.scale=0.01", "run.quarters=2"], db=url,
+            workers=1, name="small")
+    return url
+
+
+def test_reading_a_store_that_does_not_exist_creates_nothing(workdir, capsys):
+    assert main(["experiments"]) == 0
+    assert "no database there yet" in capsys.readouterr().out
+    missing = f"sqlite:///{workdir / 'elsewhere' / 'none.db'}"
+    assert main(["experiments", "--db", missing]) == 0
+    for args in (["export", "small"], ["report", "small"], ["export", "small", "--db", missing],
+                 ["discover", "small", "--scenario", "delegation", "--metric", "quality_mean", "--below", "0"]):
+        message = refuse(args, workdir, capsys)
+        assert "There is no results database" in message, message
+    assert list(workdir.iterdir()) == []
+
+
+def test_export_writes_nothing_when_the_database_fails_half_way(stored, workdir, capsys, monkeypatch):
+    import sqlite3
+
+    import sqlalchemy as sa
+
+    from sim.experiment.store.reading import StoreReader
+
+    def corrupt(self, *args, **kwargs):
+        yield from ()
+        with self._connect() as conn:
+            raise sa.exc.DatabaseError("SELECT ...", {}, sqlite3.DatabaseError("database disk image is malformed"))
+            yield conn  # pragma: no cover
+
+    monkeypatch.setattr(StoreReader, "iter_metrics", corrupt)
+    out = workdir / "export"
+    message = refuse(["export", "small", "--db", stored, "--out", str(out)], workdir, capsys)
+    assert "Cannot use the results database" in message and "malformed" in message and "store.db" in message
+    assert not out.exists()
+
+
+def test_export_is_whole_and_never_mixed_with_another_experiment(stored, workdir, capsys):
+    out = workdir / "export"
+    assert main(["export", "small", "--db", stored, "--out", str(out)]) == 0
+    files = sorted(p.name for p in out.iterdir())
+    assert {"experiment.json", "runs.csv", "metrics.csv", "summary.csv"} <= set(files)
+    assert main(["export", "small", "--db", stored, "--out", str(out)]) == 0  # an earlier export is replaced
+    assert sorted(p.name for p in out.iterdir()) == files and _partials(workdir) == []
+    other = workdir / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    message = refuse(["export", "small", "--db", stored, "--out", str(other)], workdir, capsys)
+    assert "not empty" in message and (other / "notes.txt").read_text() == "mine"
+
+
+def test_a_corrupt_or_unreachable_store_gives_a_message_naming_it(workdir, capsys):
+    bad = workdir / "bad.db"
+    bad.write_bytes(b"\x13" * 5000)
+    message = refuse(["experiments", "--db", f"sqlite:///{bad}"], workdir, capsys)
+    assert f"Cannot use the results database sqlite:///{bad}" in message
+    pytest.importorskip("psycopg")
+    message = refuse(["experiments", "--db", "postgresql://crsim:secret@127.0.0.1:9/none"], workdir, capsys)
+    assert "postgresql+psycopg://crsim:***@127.0.0.1:9/none" in message and "secret" not in message

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from sim.experiment.errors import StoreError
 from sim.experiment.interrupts import deferred_interrupts
@@ -102,6 +102,17 @@ def sqlite_file(url: URL) -> Path | None:
     return Path(url.database or "").expanduser()
 
 
+def missing_store_message(display_url: str) -> str:
+    return (f"There is no results database at {display_url}: nothing has been stored there yet (check --db or "
+            "$CRSIM_DB_URL, and the working folder).")
+
+
+def store_exists(url: str | None) -> bool:
+    """Whether the store exists: an SQLite file on disk; a server's database is assumed to."""
+    path = sqlite_file(resolve_url(url))
+    return path is None or path.is_file()
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -117,12 +128,17 @@ class Database:
     Args:
         url: SQLAlchemy URL; default ``sqlite:///results/crsim.db`` (relative to the working folder).
         connect_timeout_seconds: how long to wait for a PostgreSQL server before giving up.
+        create: False for a command that only reads: an SQLite file that does not exist is then an error,
+            and neither it nor its folder is created.
     """
 
-    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0) -> None:
+    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0, create: bool = True) -> None:
         self.url = resolve_url(url)
         self.display_url = mask_url(self.url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        path = sqlite_file(self.url)
+        if not create and path is not None and not path.is_file():
+            raise StoreError(missing_store_message(self.display_url))
         self.engine = self._create_engine(connect_timeout_seconds)
         self._metric_columns: tuple[str, ...] = ()  # run_metrics' metric columns, read when opening
 
@@ -166,10 +182,12 @@ class Database:
                         conn = conn.execution_options(crsim_begin="IMMEDIATE")
                     with conn.begin():
                         yield conn
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a concurrent writer won a race: the caller retries (see _write_retrying)
+            except (SQLAlchemyError, sqlite3.DatabaseError) as exc:
                 raise StoreError(self._describe(exc)) from None
 
-    def _describe(self, exc: DBAPIError) -> str:
+    def _describe(self, exc: Exception) -> str:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         short = "; ".join(line.strip() for line in reason[:3] if line.strip())
         return _scrub(f"Cannot use the results database {self.display_url}: {short}", self.url)
