@@ -165,11 +165,14 @@ def check_args(args: argparse.Namespace) -> None:
         from sim.experiment.design import MAX_DESIGN_POINTS
 
         _whole("--samples", opt("samples"), 1, MAX_DESIGN_POINTS, "points or base samples of the design")
-    for option in ("uncertainty", "draws"):
-        if opt(option) is not None:
-            from sim.uncertainty.draws import MAX_DRAWS
+    if opt("uncertainty") is not None:
+        from sim.uncertainty.draws import check_draws
 
-            _whole(f"--{option}", opt(option), 2, MAX_DRAWS, "draws of the assumptions")
+        check_draws(opt("uncertainty"))
+    if opt("draws") is not None:
+        from sim.uncertainty.draws import MAX_DRAWS
+
+        _whole("--draws", opt("draws"), 2, MAX_DRAWS, "draws of the assumptions")
     if opt("max_evals") is not None:
         _whole("--max-evals", opt("max_evals"), 1, 100_000, "evaluations per fit")
     for year in opt("years") or ():

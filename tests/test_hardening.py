@@ -6,11 +6,16 @@ folder and database would appear there if a refused command wrote anything.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sim.cli import main
 
@@ -67,7 +72,7 @@ REFUSED = [
     (["sensitivity", "status_quo", "--samples", str(2**15), *VARY, "assumptions.challenge.base_log_odds=-1:0"],
      "more than the 100,000"),
     (["sweep", "status_quo", "--design", "lhs", "--samples", "0", *VARY], "--samples 0"),
-    (["compare", "status_quo", "--reps", "1", "--uncertainty", "0"], "--uncertainty 0"),
+    (["compare", "status_quo", "--reps", "1", "--uncertainty", "0"], "--uncertainty must be at least 2"),
     (["critics", "--draws", str(10**9)], "--draws"),
     (["compare", "status_quo", "--reps", "1", "--report", "--formats", "gif"], "--formats"),
     (["report", "anything", "--formats", "gif"], "--formats"),
@@ -245,8 +250,6 @@ def test_a_failed_write_leaves_an_earlier_output_folder_as_it_was(workdir, capsy
 
 
 def test_a_read_only_out_is_refused_before_the_runs(workdir, capsys, monkeypatch):
-    import tempfile
-
     db = workdir / "r.db"
 
     def read_only(*args, **kwargs):
@@ -360,3 +363,156 @@ def test_a_corrupt_or_unreachable_store_gives_a_message_naming_it(workdir, capsy
     pytest.importorskip("psycopg")
     message = refuse(["experiments", "--db", "postgresql://crsim:secret@127.0.0.1:9/none"], workdir, capsys)
     assert "postgresql+psycopg://crsim:***@127.0.0.1:9/none" in message and "secret" not in message
+
+
+# ------------------------------------------------------------------------------ fuzzing (item 8)
+#
+# Generated argument lists and scenario files go through sim.cli.main in this process. Model runs are
+# replaced by an exception (a command that gets that far has accepted its input), so no example starts
+# real work; every other outcome must be a return code or argparse's exit, with a bounded message, and a
+# refused command must leave the working folder as it found it.
+
+# CRSIM_FUZZ_EXAMPLES=1000 for a longer search than CI's.
+FUZZ = settings(max_examples=int(os.environ.get("CRSIM_FUZZ_EXAMPLES", "50")), deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+MAX_MESSAGE = 5000
+
+
+class _WouldRun(Exception):
+    """Raised where a command would start running the model: its input was accepted."""
+
+
+def _would_run(*args, **kwargs):
+    raise _WouldRun
+
+
+@pytest.fixture
+def no_runs(monkeypatch):
+    import sim.runner
+    from sim.experiment.session import Session
+
+    monkeypatch.setattr(Session, "_run", _would_run)
+    monkeypatch.setattr(sim.runner, "run", _would_run)
+    monkeypatch.delenv("CRSIM_DB_URL", raising=False)
+    monkeypatch.delenv("CRSIM_SCHEDULER_TIMEOUT", raising=False)
+
+
+def _outcome(args: list[str], folder: Path) -> tuple[int | None, str]:
+    """Run ``args`` in ``folder``; the exit code (None when a run would start) and what was printed."""
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(folder)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(args)
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else 2
+            except _WouldRun:
+                code = None
+    finally:
+        os.chdir(cwd)
+    return code, err.getvalue()
+
+
+NUMBERS = st.one_of(
+    st.integers(min_value=-2**70, max_value=2**70).map(str),
+    st.sampled_from(["0", "-1", "1", "2", "nan", "inf", "-inf", "1e308", "0.5", "", " ", "1_000", "0x10", "3.7"]),
+)
+TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["", " ", "a\x00b", "a\nb", "../../etc", "x" * 200]))
+URLS = st.one_of(TEXT, st.sampled_from([
+    "sqlite://", "sqlite:///:memory:", "postgresql://u:pw@[::1:5999/db", "postgresql://u:pw@h:abc/db",
+    "mysql://u@h/db", "sqlite:///file:x?mode=memory&uri=true", "postgresql://u:pw@h:0/db", "://"]))
+OPTION_VALUES = {
+    "--seed": NUMBERS, "--reps": NUMBERS, "--workers": NUMBERS, "--samples": NUMBERS, "--years": NUMBERS,
+    "--scale": NUMBERS, "--uncertainty": NUMBERS, "--draws": NUMBERS, "--threshold": NUMBERS,
+    "--below": NUMBERS, "--horizon": NUMBERS, "--name": TEXT, "--db": URLS, "--formats": TEXT,
+    "--out": TEXT, "--set": TEXT, "--vary": TEXT, "--design": st.sampled_from(["grid", "lhs", "sobol", ""]),
+    "--method": st.sampled_from(["sobol", "morris", "x"]), "--metric": TEXT, "--scenario": TEXT,
+    "--baseline": TEXT, "--snapshots": st.sampled_from(["all", "first", "none", "some"]),
+}
+COMMANDS = {
+    "run": ["status_quo"], "show": ["status_quo"], "compare": ["status_quo", "delegation"],
+    "sweep": ["status_quo", "--vary", "assumptions.practice.gaming_propensity=0.2:1.2:2"],
+    "sensitivity": ["status_quo", "--vary", "assumptions.practice.gaming_propensity=0.2:1.2",
+                    "assumptions.leadership.skill_mean=0.3:0.7"],
+    "critics": [], "experiments": [], "export": ["small"], "report": ["small"],
+    "discover": ["small", "--scenario", "delegation", "--metric", "quality_mean", "--below", "0"],
+}
+
+
+@st.composite
+def command_lines(draw) -> list[str]:
+    command = draw(st.sampled_from(sorted(COMMANDS)))
+    args = [command, *COMMANDS[command]]
+    if command in ("run", "compare", "sweep", "sensitivity", "critics"):
+        args += ["--scale", "0.01", "--quarters", "1"]
+    for option in draw(st.lists(st.sampled_from(sorted(OPTION_VALUES)), max_size=4)):
+        args += [option, draw(OPTION_VALUES[option])]
+    if draw(st.booleans()):  # now and then a stray word or flag
+        args.insert(draw(st.integers(1, len(args))), draw(st.sampled_from(["--report", "--no-progress", "x", "-"])))
+    return args
+
+
+@FUZZ
+@given(args=command_lines())
+def test_fuzzed_command_lines_never_raise_and_write_nothing_when_refused(args, no_runs, tmp_path):
+    with tempfile.TemporaryDirectory(dir=tmp_path) as name:
+        folder = Path(name)
+        code, message = _outcome(args, folder)
+        assert code in (None, 0, 1, 2), (args, code, message[-500:])
+        assert len(message) < MAX_MESSAGE, (args, message[:300])
+        assert "Traceback" not in message, (args, message[-1000:])
+        if code != 0:  # refused, or stopped where a run would start: nothing written either way
+            assert _files(folder) == set(), (args, _files(folder))
+
+
+SCENARIO_KEYS = ["name", "description", "extends", "run", "levers", "assumptions", "uncertainty", "scale",
+                 "quarters", "qof", "outcome_weight", "leadership", "skill_mean", "seed", "bonus"]
+YAML_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20), st.sampled_from(["status_quo", "no_such", "../../etc/passwd", "*a", "!!python/none"]),
+)
+YAML_TREES = st.recursive(
+    YAML_LEAVES,
+    lambda inner: st.one_of(st.lists(inner, max_size=4),
+                            st.dictionaries(st.sampled_from(SCENARIO_KEYS), inner, max_size=4)),
+    max_leaves=12,
+)
+RAW_YAML = st.one_of(
+    st.text(max_size=200),
+    st.lists(st.sampled_from([
+        "name: x", "name: x", "run:", "  scale: 0.01", "  scale: 0.02", "  quarters: 1", "levers:", "  qof:",
+        "    outcome_weight: true", "    outcome_weight: '0.5'", "a: &a [1, 2]", "b: [*a, *a, *a]", "c: *nope",
+        "extends: status_quo", "extends: extends.yaml", "description: !!binary aGk=", "- 1", "? [1]", "\t",
+        "assumptions: {leadership: {skill_mean: .nan}}", "uncertainty: {x: fixed}", "name: \"a\\x01b\"",
+    ]), max_size=10).map("\n".join),
+)
+
+
+@FUZZ
+@given(tree=YAML_TREES, raw=RAW_YAML, use_raw=st.booleans())
+def test_fuzzed_scenario_files_are_loaded_or_refused_with_a_short_message(tree, raw, use_raw, no_runs, tmp_path):
+    import yaml
+
+    text = raw if use_raw else yaml.safe_dump({"run": {"scale": 0.01, "quarters": 1}, "custom": tree}
+                                              if not isinstance(tree, dict) else tree)
+    with tempfile.TemporaryDirectory(dir=tmp_path) as name:
+        folder = Path(name)
+        path = folder / "extends.yaml"  # a file that extends itself is among the cases
+        path.write_text(text, encoding="utf-8")
+        for args in (["show", str(path)], ["run", str(path), "--out", str(folder / "out")]):
+            code, message = _outcome(args, folder)
+            assert code in (None, 0, 2), (text, code, message[-500:])
+            assert len(message) < MAX_MESSAGE, (text, message[:300])
+            assert "Traceback" not in message
+            assert _files(folder) == {"extends.yaml"}, (text, _files(folder))
+
+
+def test_a_list_or_mapping_as_a_yaml_key_is_refused(workdir, capsys):
+    # Found by the fuzz test: '? [1]' made a list a key, and the duplicate-key check raised TypeError.
+    for text in ("? [1]\n: 2\n", "run:\n  ? {a: 1}\n  : 2\n", "? []\n"):
+        path = workdir / "keys.yaml"
+        path.write_text(text)
+        assert "a key must be a word" in refuse(["show", str(path)], workdir, capsys)
+        path.unlink()
