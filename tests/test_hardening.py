@@ -516,3 +516,20 @@ def test_a_list_or_mapping_as_a_yaml_key_is_refused(workdir, capsys):
         path.write_text(text)
         assert "a key must be a word" in refuse(["show", str(path)], workdir, capsys)
         path.unlink()
+
+
+def test_a_read_only_store_can_be_listed_and_exported(stored, workdir, capsys, monkeypatch):
+    path = Path(stored.removeprefix("sqlite:///"))
+    before = path.read_bytes()
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"  # SQLite refuses every write through this URL
+    assert main(["experiments", "--db", read_only]) == 0
+    assert "small" in capsys.readouterr().out
+    assert main(["export", "small", "--db", read_only, "--out", str(workdir / "e")]) == 0
+    assert (workdir / "e" / "metrics.csv").exists()
+    # Read-only media (simulated: root may write anywhere): the file is opened immutable, nothing is written.
+    import sim.experiment.store.engine as engine
+
+    monkeypatch.setattr(engine.os, "access", lambda *args, **kwargs: False)
+    assert main(["experiments", "--db", stored]) == 0
+    assert "small" in capsys.readouterr().out
+    assert path.read_bytes() == before

@@ -18,6 +18,7 @@ Why it is done this way:
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import time
@@ -136,9 +137,14 @@ class Database:
         self.url = resolve_url(url)
         self.display_url = mask_url(self.url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.create = create
         path = sqlite_file(self.url)
         if not create and path is not None and not path.is_file():
             raise StoreError(missing_store_message(self.display_url))
+        if not create and path is not None and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            # Read-only media: SQLite could not even create the WAL index beside the file, so read it as
+            # an immutable file (nothing else can change it there).
+            self.url = make_url(f"sqlite:///file:{path.resolve()}?mode=ro&immutable=1&uri=true")
         self.engine = self._create_engine(connect_timeout_seconds)
         self._metric_columns: tuple[str, ...] = ()  # run_metrics' metric columns, read when opening
 
