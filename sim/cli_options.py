@@ -89,16 +89,20 @@ def _excerpt(value: object) -> str:
 
 
 def _whole(option: str, value: object, low: int, high: int, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SimError(f"{option} {_excerpt(value)} is not allowed: {what} (a whole number from {low:,} to "
-                       f"{high:,}).")
+    allowed = f"{what}, a whole number from {low:,} to {high:,}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SimError(f"{option} must be {allowed}, not {_excerpt(value)}.")
+    if value < low:
+        raise SimError(f"{option} must be at least {low:,}, not {_excerpt(value)} ({allowed}).")
+    if value > high:
+        raise SimError(f"{option} must be at most {high:,}, not {_excerpt(value)} ({allowed}).")
 
 
 def _finite(option: str, value: object, what: str = "a finite number") -> None:
     import math
 
     if value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
-        raise SimError(f"{option} {_excerpt(value)} is not allowed: give {what}.")
+        raise SimError(f"{option} must be {what}, not {_excerpt(value)}.")
 
 
 def check_text(option: str, value: str, what: str = "a name") -> None:
@@ -176,7 +180,7 @@ def check_args(args: argparse.Namespace) -> None:
     if opt("max_evals") is not None:
         _whole("--max-evals", opt("max_evals"), 1, 100_000, "evaluations per fit")
     for year in opt("years") or ():
-        _finite("--years", year, "years after the start, as finite numbers")
+        _finite("--years", year, "a finite number of years after the start")
     for option in ("scale", "threshold", "below", "above"):
         _finite(f"--{option}", opt(option))
     if opt("name") is not None:

@@ -373,8 +373,9 @@ def check_workers(workers: int | None) -> None:
     """Refuse fewer than one local worker process, or more than four per core (they would only queue)."""
     limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
     if workers is not None and not 1 <= workers <= limit:
-        raise ExecutorError(f"--workers {workers} is not allowed: give 1 (in this process) to {limit} local "
-                            "worker processes (at most 4 per core on this machine), or a --scheduler.")
+        bound = f"at least 1, not {workers}" if workers < 1 else f"at most {limit}, not {workers}"
+        raise ExecutorError(f"--workers must be {bound}: give 1 (in this process) to {limit} local worker "
+                            f"processes ({WORKERS_PER_CORE} per core on this machine), or a --scheduler.")
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
