@@ -425,11 +425,16 @@ TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["", " ", "a\x00b", "a\nb
 URLS = st.one_of(TEXT, st.sampled_from([
     "sqlite://", "sqlite:///:memory:", "postgresql://u:pw@[::1:5999/db", "postgresql://u:pw@h:abc/db",
     "mysql://u@h/db", "sqlite:///file:x?mode=memory&uri=true", "postgresql://u:pw@h:0/db", "://"]))
+PATHS = ["assumptions.practice.gaming_propensity", "assumptions.leadership.skill_mean", "run.quarters",
+         "run.scale", "levers.qof.outcome_weight", "run.snapshots", "nothing.here"]
 OPTION_VALUES = {
     "--seed": NUMBERS, "--reps": NUMBERS, "--workers": NUMBERS, "--samples": NUMBERS, "--years": NUMBERS,
     "--scale": NUMBERS, "--uncertainty": NUMBERS, "--draws": NUMBERS, "--threshold": NUMBERS,
     "--below": NUMBERS, "--horizon": NUMBERS, "--name": TEXT, "--db": URLS, "--formats": TEXT,
-    "--out": TEXT, "--set": TEXT, "--vary": TEXT, "--design": st.sampled_from(["grid", "lhs", "sobol", ""]),
+    "--out": TEXT, "--set": st.one_of(TEXT, st.builds("{}={}".format, st.sampled_from(PATHS), NUMBERS)),
+    "--vary": st.one_of(TEXT, st.builds("{}={}:{}:{}".format, st.sampled_from(PATHS), NUMBERS, NUMBERS, NUMBERS),
+                        st.builds("{}={}:{}".format, st.sampled_from(PATHS), NUMBERS, NUMBERS)),
+    "--design": st.sampled_from(["grid", "lhs", "sobol", ""]),
     "--method": st.sampled_from(["sobol", "morris", "x"]), "--metric": TEXT, "--scenario": TEXT,
     "--baseline": TEXT, "--snapshots": st.sampled_from(["all", "first", "none", "some"]),
 }
