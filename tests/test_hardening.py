@@ -540,3 +540,54 @@ def test_a_read_only_store_can_be_listed_and_exported(stored, workdir, capsys, m
     assert main(["experiments", "--db", stored]) == 0
     assert "small" in capsys.readouterr().out
     assert path.read_bytes() == before
+
+
+# ------------------------------------------------------------------------------ stale status (item 7)
+
+
+def test_an_experiment_killed_outright_shows_as_stale_and_resumes(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import sqlalchemy as sa
+    from helpers import ROOT
+
+    db = f"sqlite:///{tmp_path / 's.db'}"
+    args = ["compare", "status_quo", "--reps", "400", "--scale", "0.01", "--quarters", "1", "--workers", "1",
+            "--no-progress", "--db", db, "--name", "killed", "--out", str(tmp_path / "out")]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_sim.py"), *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    engine = sa.create_engine(db)
+    try:
+        deadline = time.monotonic() + 120
+        stored = 0
+        while stored < 3 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+            try:
+                with engine.connect() as conn:
+                    stored = conn.exec_driver_sql("SELECT COUNT(*) FROM runs").scalar() or 0
+            except sa.exc.OperationalError:
+                stored = 0
+        assert proc.poll() is None, "the comparison finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        engine.dispose()
+        if proc.poll() is None:
+            proc.kill()
+    listing = run_cli("experiments", "--db", db, cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert "stale" in _row(listing.stdout, "killed") and "running" not in _row(listing.stdout, "killed")
+    assert "resumes it" in " ".join(listing.stdout.split())
+    resumed = run_cli(*args, "--reps", "400", cwd=tmp_path, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "reused from the store" in resumed.stdout
+    listing = run_cli("experiments", "--db", db, cwd=tmp_path)
+    assert "complete" in _row(listing.stdout, "killed")
+
+
+def _row(table: str, name: str) -> str:
+    """The row of experiment ``name`` in the listing's table."""
+    return next(line for line in table.splitlines() if line.split("│")[1:2] and line.split("│")[1].strip() == name)

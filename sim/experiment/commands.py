@@ -294,6 +294,9 @@ def _cmd_experiments(args: argparse.Namespace) -> int:
         table.add_row(row.name, row.kind, row.status, str(row.created)[:19], scenarios,
                       f"{row.runs_stored}/{row.n_runs}")
     console.print(table)
+    if (frame["status"] == "stale").any():
+        console.print("stale: marked running, but its process is gone (it was killed outright); the runs it "
+                      "finished are stored, and repeating its command (the same --name) resumes it.")
     return 0
 
 
