@@ -591,3 +591,67 @@ def test_an_experiment_killed_outright_shows_as_stale_and_resumes(tmp_path):
 def _row(table: str, name: str) -> str:
     """The row of experiment ``name`` in the listing's table."""
     return next(line for line in table.splitlines() if line.split("│")[1:2] and line.split("│")[1].strip() == name)
+
+
+# ------------------------------------------------------------------------------ cluster faults (item 6)
+
+
+@pytest.mark.dask
+def test_a_dask_cluster_that_loses_its_workers_stops_within_the_timeout(tmp_path, monkeypatch):
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from sim.errors import SimError
+    from sim.experiment import compare, list_experiments
+
+    dask = str(Path(sys.executable).with_name("dask")) if Path(sys.executable).with_name("dask").exists() \
+        else shutil.which("dask")
+    if dask is None:
+        pytest.fail("the `dask` command is not installed (pip install '.[dask]')")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    log = open(tmp_path / "dask.log", "w")  # noqa: SIM115 - the children keep it open
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
+                               "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+    monkeypatch.setenv("CRSIM_SCHEDULER_TIMEOUT", "3")
+    db = f"sqlite:///{tmp_path / 'd.db'}"
+    try:
+        from distributed import Client
+
+        deadline = time.monotonic() + 60
+        while True:  # wait for the cluster
+            try:
+                with Client(address, timeout=5) as client:
+                    client.wait_for_workers(1, timeout=5)
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        killer = threading.Timer(4.0, lambda: worker.send_signal(signal.SIGKILL))
+        killer.start()
+        started = time.monotonic()
+        with pytest.raises(SimError, match="has had no worker for 3 s") as caught:
+            compare(["status_quo"], reps=2000, overrides=["run.scale=0.01", "run.quarters=1"], db=db,
+                    scheduler=address, name="lost")
+        waited = time.monotonic() - started
+        killer.cancel()
+    finally:
+        for proc in (worker, scheduler):
+            proc.kill()
+            proc.wait(timeout=20)
+        log.close()
+    assert waited < 4.0 + 3 + 10, waited  # the kill, the timeout, and some slack: never for ever
+    assert "run the same command again" in str(caught.value)
+    listed = list_experiments(db).set_index("name")
+    assert listed.loc["lost", "status"] == "interrupted"
+    assert 0 < listed.loc["lost", "runs_stored"] < 2000

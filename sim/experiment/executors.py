@@ -277,6 +277,7 @@ class DaskExecutor(_Base):
             ) from None
         self._distributed = distributed
         self.address = address
+        self.timeout_seconds = timeout_seconds
         try:
             self.client = distributed.Client(address, timeout=timeout_seconds, set_as_default=False)
         except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
@@ -320,11 +321,13 @@ class DaskExecutor(_Base):
         try:
             fill()
             while pending:
-                future = next(queue)
+                future = self._next_done(queue)
                 task = pending.pop(future.key)
                 futures.pop(future.key, None)
                 try:
-                    result = future.result()
+                    result = self._result(future)
+                except ExecutorError:
+                    raise
                 except Exception as exc:  # a worker died or the result could not be deserialised
                     result = failed_result(task, f"{type(exc).__name__}: {exc}")
                 future.release()
@@ -336,6 +339,48 @@ class DaskExecutor(_Base):
                 # The scheduler may be gone already; then there is nothing left to cancel.
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(futures.values()))
+
+    def _next_done(self, queue: Any) -> Any:
+        """The next finished future; an ExecutorError once the cluster has had no worker (or no scheduler)
+        for ``timeout_seconds``: Dask would otherwise wait for one for ever."""
+        lost_since: float | None = None
+        checked = time.monotonic()
+        while not queue.has_ready():
+            time.sleep(0.05)
+            if time.monotonic() - checked >= 1.0:
+                checked = time.monotonic()
+                lost_since = self._check_lost(lost_since)
+        return next(queue)
+
+    def _result(self, future: Any) -> Any:
+        """A finished future's result. Its data can be lost with the worker that held it (Dask then waits
+        to recompute it), so wait a second at a time, and stop once no worker has been seen for long."""
+        lost_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                lost_since = self._check_lost(lost_since)
+
+    def _check_lost(self, lost_since: float | None) -> float | None:
+        """None while the cluster has workers; else when they were first missed, raising ExecutorError
+        once that is ``timeout_seconds`` ago."""
+        if self._has_workers():
+            return None
+        now = time.monotonic()
+        if lost_since is not None and now - lost_since > self.timeout_seconds:
+            what = "worker" if self.client.status == "running" else "scheduler"
+            raise ExecutorError(
+                f"The Dask cluster at {self.address} has had no {what} for {self.timeout_seconds:g} s "
+                f"(${SCHEDULER_TIMEOUT_ENV} sets the wait). Finished runs are stored and the experiment is "
+                "marked interrupted: run the same command again to resume it.")
+        return lost_since or now
+
+    def _has_workers(self) -> bool:
+        try:
+            return self.client.status == "running" and bool(self.client.scheduler_info().get("workers"))
+        except Exception:  # the scheduler is gone, or not answering
+            return False
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
