@@ -655,3 +655,41 @@ def test_a_dask_cluster_that_loses_its_workers_stops_within_the_timeout(tmp_path
     listed = list_experiments(db).set_index("name")
     assert listed.loc["lost", "status"] == "interrupted"
     assert 0 < listed.loc["lost", "runs_stored"] < 2000
+
+
+def test_a_killed_pool_worker_stops_the_command_and_marks_it_interrupted(tmp_path):
+    import signal
+    import threading
+    import time
+
+    from sim.errors import SimError
+    from sim.experiment import Session
+
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    session = Session(db, workers=2)
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pool = getattr(session._executor, "_pool", None)
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            try:
+                store = session._store  # opened by the comparison, never here
+                started = bool(processes) and store is not None and bool(store.list_experiments()["runs_stored"].sum())
+            except Exception:  # the store is busy or not open yet: look again
+                started = False
+            if started:
+                os.kill(processes[0].pid, signal.SIGKILL)
+                killed.append(processes[0].pid)
+                return
+            time.sleep(0.05)
+
+    threading.Thread(target=kill_a_worker, daemon=True).start()
+    with session, pytest.raises(SimError, match="worker process died unexpectedly"):
+        session.compare(["status_quo"], reps=3000, overrides=["run.scale=0.01", "run.quarters=1"], name="pool")
+    assert killed
+    with Session(db) as again:
+        listed = again.list_experiments().set_index("name")
+    assert listed.loc["pool", "status"] == "interrupted"
+    assert 0 < listed.loc["pool", "runs_stored"] < 3000
