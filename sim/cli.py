@@ -6,6 +6,10 @@ console, the results folder) is in :mod:`sim.cli_options`, so no command module 
 A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2, as
 does an error of the file system (a full disk, a read-only folder). Every argument is checked first
 (:func:`sim.cli_options.check_args`), before the command does any work.
+
+Those modules import numpy and pandas, which cost several times a light command's own work, so
+:func:`main` imports only the module of the command given; the others appear in ``--help`` from
+:data:`COMMAND_INDEX` (their names and one-line help, checked against the modules by ``tests/test_cli.py``).
 """
 
 from __future__ import annotations
@@ -43,8 +47,34 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.report",
 )
 
-__all__ = ["COMMAND_MODULES", "RESULTS_DIR", "add_run_options", "build_parser", "console", "err_console", "main",
-           "run_overrides", "timestamp"]
+# The commands each module other than this one registers, with their one-line help, in order. Lets a
+# command import only its own module, and ``--help`` none of them. Keep in step with the modules'
+# register() (tests/test_cli.py::test_command_index_matches_registration).
+COMMAND_INDEX: dict[str, tuple[tuple[str, str], ...]] = {
+    "sim.experiment.commands": (
+        ("compare", "compare scenarios over replications with common random numbers"),
+        ("sweep", "sweep numeric parameters over a grid or Latin hypercube"),
+        ("sensitivity", "Sobol or Morris sensitivity analysis of the headline metrics"),
+        ("experiments", "list the experiments in the results database"),
+        ("export", "write a stored experiment out as CSV or Parquet"),
+    ),
+    "sim.uncertainty.commands": (
+        ("discover", "scenario discovery (PRIM): the assumption values in which a reform fails"),
+    ),
+    "sim.uncertainty.critics": (
+        ("critics", "the critics' question: how likely delegation is to work, and where it fails"),
+    ),
+    "sim.calibration.commands": (
+        ("validate", "run every validation check against published figures; exit 1 if any fails"),
+        ("calibrate", "fit free parameters to validation targets and write a parameter file"),
+    ),
+    "sim.report": (
+        ("report", "write the briefing pack (charts, tables, summary.md, index.html) of a stored experiment"),
+    ),
+}
+
+__all__ = ["COMMAND_INDEX", "COMMAND_MODULES", "RESULTS_DIR", "add_run_options", "build_parser", "console",
+           "err_console", "main", "run_overrides", "timestamp"]
 
 # ------------------------------------------------------------------------------------- core commands
 
@@ -58,7 +88,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if Path(out).exists():
         raise SimError(f"Output folder {out} already exists; choose another with --out.")
     result = run(scenario, args.seed)
-    result.write(Path(out))
+    result.write(Path(out), args.snapshot_format)
     _print_headline(result.metrics, scenario.name)
     console.print(
         f"{len(result.metrics) - 1} quarters, {result.metadata['practices_at_start']} practices in "
@@ -149,6 +179,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run one scenario once and write a run folder")
     p.add_argument("scenario", help="shipped scenario name or path to a YAML file")
     add_run_options(p)
+    p.add_argument("--snapshot-format", choices=("parquet", "csv"), default="parquet",
+                   help="file format of the yearly practice snapshots: snapshots.parquet (default; "
+                        "pandas.read_parquet reads it) or snapshots.csv (about ten times slower to write)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("scenarios", help="list the shipped scenarios")
@@ -172,19 +205,37 @@ def register(sub: argparse._SubParsersAction) -> None:
 # ------------------------------------------------------------------------------------------- main
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None, *, everything: bool = True) -> argparse.ArgumentParser:
+    """The parser; with ``everything=False`` only this module's commands and the module of ``command``
+    are imported, the other commands being listed (for ``--help`` and argparse's choices) without their
+    options."""
     parser = argparse.ArgumentParser(
         prog="run_sim.py",
         description="Commissioning Reform Simulator: an agent-based model of GP commissioning reform.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(sub)
+        listed = COMMAND_INDEX.get(module_name, ())
+        if everything or module_name == __name__ or any(name == command for name, _ in listed):
+            importlib.import_module(module_name).register(sub)
+        else:
+            for name, help_text in listed:
+                sub.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The subcommand in ``argv``: the first word that is not an option (the top level has only -h)."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = _command_name(argv)
+    parser = build_parser(command, everything=False)
+    commands = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if command is not None and command not in commands:
+        parser = build_parser()  # not in the index (a new command, or a typo): every module, as before
     args = parser.parse_args(argv)
     try:
         check_args(args)  # every argument, before the command does any work

@@ -29,13 +29,50 @@ def _lognormal_below(x: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarra
     return ndtr((log_x + 0.5 * sigma**2) / sigma), ndtr((log_x - 0.5 * sigma**2) / sigma)
 
 
-def _paying_band(recorded: np.ndarray, qof: QOF, spread: float) -> tuple[np.ndarray, ...]:
+def _lognormal_partial_mean(x: np.ndarray, sigma: float) -> np.ndarray:
+    """E[F; F < x] of :func:`_lognormal_below` alone (the same values), for callers that need no P(F < x):
+    ``ndtr`` is most of the cost of the expected-value signals."""
+    with np.errstate(divide="ignore"):
+        log_x = np.log(x)
+    return ndtr((log_x - 0.5 * sigma**2) / sigma)
+
+
+# The last band computed: (thresholds and spread, the recorded achievement it was computed at, then what
+# _paying_band returns, the P terms None when only the E terms were needed). The share at the end of a
+# quarter is mostly followed by the slope (or the year's payment) at the same recorded achievement, so the
+# four ndtr passes need not be repeated; a hit requires equal values, so results are unchanged. One tuple,
+# replaced whole, so a reader never sees half of an entry.
+_last_band: tuple | None = None
+
+
+def _paying_band(
+    recorded: np.ndarray, qof: QOF, spread: float, *, with_p: bool = True
+) -> tuple[np.ndarray | None, ...]:
     """A practice's shortfall from 100%, and for the factors beyond which its indicators earn all points
-    (``full``) or none (``none``): P(F < full), E[F; F < full], P(F < none), E[F; F < none]."""
+    (``full``) or none (``none``): P(F < full), E[F; F < full], P(F < none), E[F; F < none] (the two P
+    terms may be None when ``with_p`` is false)."""
+    global _last_band
+    key = (qof.upper_threshold, qof.lower_threshold, spread)
+    last = _last_band
+    if (
+        last is not None
+        and last[0] == key
+        and (last[3] is not None or not with_p)
+        and last[1].shape == recorded.shape
+        and np.array_equal(last[1], recorded)
+    ):
+        return last[2:]
     shortfall = np.maximum(1.0 - recorded, 1e-12)
-    p_full, e_full = _lognormal_below((1.0 - qof.upper_threshold) / shortfall, spread)
-    p_none, e_none = _lognormal_below((1.0 - qof.lower_threshold) / shortfall, spread)
-    return shortfall, p_full, e_full, p_none, e_none
+    full, none = (1.0 - qof.upper_threshold) / shortfall, (1.0 - qof.lower_threshold) / shortfall
+    if with_p:
+        p_full, e_full = _lognormal_below(full, spread)
+        p_none, e_none = _lognormal_below(none, spread)
+    else:
+        p_full = p_none = None
+        e_full, e_none = _lognormal_partial_mean(full, spread), _lognormal_partial_mean(none, spread)
+    band = (shortfall, p_full, e_full, p_none, e_none)
+    _last_band = (key, recorded.copy(), *band)
+    return band
 
 
 def process_points_share(recorded: np.ndarray, qof: QOF, spread: float) -> np.ndarray:
@@ -63,9 +100,7 @@ def process_points_slope(recorded: np.ndarray, qof: QOF, spread: float) -> np.nd
     if spread <= 0:
         inside = (recorded > qof.lower_threshold) & (recorded < qof.upper_threshold)
         return inside / span
-    shortfall = np.maximum(1.0 - recorded, 1e-12)
-    _, e_full = _lognormal_below((1.0 - qof.upper_threshold) / shortfall, spread)
-    _, e_none = _lognormal_below((1.0 - qof.lower_threshold) / shortfall, spread)
+    _, _, e_full, _, e_none = _paying_band(recorded, qof, spread, with_p=False)
     return np.where(recorded < 1.0, (e_none - e_full) / span, 0.0)
 
 

@@ -46,6 +46,44 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray, total: float | None 
     return float((values * weights).sum() / total) if total > 0 else 0.0
 
 
+def order_statistics(values: np.ndarray, ranks: set[int] | list[int]) -> dict[int, float]:
+    """``np.sort(values)[r]`` for each rank ``r``, exactly, without sorting everything.
+
+    From the highest rank down, a partition around one rank (numpy's vectorised single-pivot selection,
+    several times cheaper than a full sort, whereas a partition around several ranks at once is slower
+    than the sort) leaves the values below it in front; the next rank is read from those. A rank just
+    below the last one is their maximum.
+    """
+    out: dict[int, float] = {}
+    rest = values
+    for rank in sorted(set(ranks), reverse=True):
+        if rank == rest.size - 1 and out:
+            out[rank] = rest.max()
+        else:
+            rest = np.partition(rest, rank)
+            out[rank] = rest[rank]
+            rest = rest[:rank]
+    return out
+
+
+def percentiles(values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
+    """``np.percentile(values, 100 * fractions)`` bit for bit, by :func:`order_statistics`: the same two
+    order statistics and interpolation as :func:`percentiles_of_sorted`, at about half the cost of a sort."""
+    count = values.size
+    pairs = []
+    for fraction in fractions:
+        below = int(np.floor((count - 1) * fraction))
+        pairs.append((below, min(below + 1, count - 1)))
+    stats = order_statistics(values, [rank for pair in pairs for rank in pair])
+    out = []
+    for fraction, (below, above) in zip(fractions, pairs, strict=True):
+        t = (count - 1) * fraction - below
+        a, b = stats[below], stats[above]
+        diff = b - a
+        out.append(float(b - diff * (1 - t) if t >= 0.5 else a + diff * t))
+    return out
+
+
 def percentiles_of_sorted(sorted_values: np.ndarray, fractions: tuple[float, ...]) -> list[float]:
     """Percentiles of already-sorted values, by numpy's default (linear) method, bit for bit.
 
@@ -71,7 +109,7 @@ def compute_metrics(model: CommissioningModel) -> dict[str, float]:
 
     Each practice column is gathered once for the open practices and every measure is a reduction of
     those arrays; this runs every quarter of every run, so it avoids repeated masking and
-    ``np.percentile`` (see :func:`percentiles_of_sorted`).
+    ``np.percentile`` (see :func:`percentiles`).
     """
     ps, cs, n = model.practices, model.consortia, model.practices.n
     rows = np.flatnonzero(ps.open[:n])
@@ -81,8 +119,8 @@ def compute_metrics(model: CommissioningModel) -> dict[str, float]:
     y = ps.outcome_per_1000[rows]
     dep = ps.deprivation[rows]
     achievement = ps.achievement[rows]
-    q10, q90 = percentiles_of_sorted(np.sort(q), (0.1, 0.9))
-    y10, y90 = percentiles_of_sorted(np.sort(y), (0.1, 0.9))
+    q10, q90 = percentiles(q, (0.1, 0.9))
+    y10, y90 = percentiles(y, (0.1, 0.9))
     most, least = np.flatnonzero(dep >= 0.8), np.flatnonzero(dep < 0.2)
     lists_most, lists_least = lists[most], lists[least]
     rx = derived.prescribing_per_head(model)[rows]

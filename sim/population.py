@@ -10,7 +10,7 @@ every scenario run with the same seed starts from the same practices.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri
 
 from sim.incentives import REFERENCE_QOF_POT_GBP, contract_funding
 from sim.params import Contracts, Scenario
@@ -55,11 +55,25 @@ def list_sizes(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.round(np.interp(stratified_uniform(rng, n), p, v))
 
 
+def average_ranks(x: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``x``, ties given the mean of their ranks: ``scipy.stats.rankdata`` (whose values are
+    whole or half numbers, so exactly the same), without importing scipy.stats (most of a second)."""
+    x = np.asarray(x).ravel()
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    first = np.r_[True, ordered[1:] != ordered[:-1]]
+    starts = np.r_[np.flatnonzero(first), x.size]
+    group = np.cumsum(first) - 1
+    ranks = np.empty(x.size, dtype=float)
+    ranks[order] = 0.5 * (starts[group] + starts[group + 1] + 1)
+    return ranks
+
+
 def consortium_targets(rng: np.random.Generator, count: int, total: float) -> np.ndarray:
     """Consortium populations: log-normal about the published median, clipped to the published range,
     rescaled to the total registered population."""
     sigma = 0.55
-    z = stats.norm.ppf(stratified_uniform(rng, count))
+    z = ndtri(stratified_uniform(rng, count))  # scipy.stats.norm.ppf without loading scipy.stats
     sizes = CONSORTIUM_POP_MEDIAN * np.exp(sigma * z)
     sizes = np.clip(sizes, *CONSORTIUM_POP_RANGE)
     return sizes * total / sizes.sum()
@@ -114,7 +128,7 @@ def build_population(scenario: Scenario, streams: Streams) -> tuple[PracticeStat
     # Deprivation clusters by area: a consortium mean plus practice variation, as a rank in [0, 1].
     area = streams.normal("population.area_deprivation", c)
     raw = 0.75 * area[consortium] + 0.66 * streams.normal("population.practice_deprivation", n)
-    deprivation = (stats.rankdata(raw) - 0.5) / n
+    deprivation = (average_ranks(raw) - 0.5) / n
 
     shares = np.array([CONTRACT_SHARES[k] for k in (GMS, PMS, APMS)])
     contract = streams["population.contract"].choice(3, size=n, p=shares / shares.sum())

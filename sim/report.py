@@ -67,6 +67,7 @@ class ReportContext:
     colours: dict[str, str]
     provenance: Any  # sim.charts.style.Provenance
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparison at the horizon (compare)
+    uncertainty: Any = None  # sim.report_uncertainty.Analysis, for a comparison with assumption draws
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -103,11 +104,13 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> list[str]:
 
 
 def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None) -> ReportContext:
+    from sim import report_uncertainty
     from sim.charts.style import Provenance, scenario_colours
     from sim.experiment.store import ResultStore
 
     with ResultStore(db_url, create=False) as store:  # reading only: a missing store is not created
         data = store.load_experiment(name)
+        drawn = report_uncertainty.prepare(store, name, data)  # None unless it has assumption draws
         stored = store.run_details(data.runs["run_id"].tolist())
         database = store.display_url
     complete = data.runs[data.runs["status"] == "complete"] if len(data.runs) else data.runs
@@ -146,7 +149,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     provenance = Provenance(
         scenarios=tuple(order), replications=reps, base_seed=int(data.experiment.get("base_seed", 0)),
         model_version=str(data.experiment.get("model_version") or ", ".join(sorted(set(complete["model_version"])))),
-        experiment=name, scale=scale, extra=(f"horizon quarter {h}",),
+        experiment=name, scale=scale, extra=(f"horizon quarter {h}", *report_uncertainty.provenance_note(drawn)),
     )
     ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
@@ -155,6 +158,8 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     )
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
+    if drawn is not None:
+        ctx.uncertainty = report_uncertainty.analyse(drawn, data.metrics, metrics, h, seed=provenance.base_seed)
     return ctx
 
 
@@ -170,6 +175,10 @@ def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
     plan: list[tuple[str, str, Callable[[], Any]]] = []
     metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
     if kind == "compare":
+        if ctx.uncertainty is not None:  # the pack leads with how likely each reform is to work
+            from sim.report_uncertainty import chart_plan
+
+            plan += chart_plan(ctx.uncertainty, ctx.provenance)
         summary = ctx.summary
         chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
         for i, chunk in enumerate(chunks, 1):
@@ -271,6 +280,10 @@ def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
         put("summary.csv", summary, "every metric at the horizon: means, paired differences, 95% intervals (raw units)")
         put("money.csv", money_table(data.metrics, horizon=ctx.horizon),
             "money a year by scenario at the horizon (GBP), mean and 95% interval")
+        if ctx.uncertainty is not None:
+            from sim.report_uncertainty import write_tables
+
+            write_tables(ctx.uncertainty, put)
     elif kind == "sweep" or kind == "sensitivity":
         put("design_points.csv", _design_summary(ctx), "each design point's parameters and the metrics at the horizon")
     if kind == "sensitivity" and len(data.sensitivity):

@@ -1,8 +1,9 @@
 """The briefing pack's page: ``index.html`` (self-contained, no network) and ``summary.md`` from one model.
 
-Both say the same things in the same order: the question, the scenarios in plain words, the headline
-table with intervals, the charts, the assumptions and the provenance. Building one :class:`Page` and
-rendering it twice keeps the two from drifting apart.
+Both say the same things in the same order: the question, (with assumption draws) how likely each reform
+is to work (:mod:`sim.report_uncertainty`), the scenarios in plain words, the headline table with
+intervals, the charts, the assumptions and the provenance. Building one :class:`Page` and rendering it
+twice keeps the two from drifting apart.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from sim import report_uncertainty
 from sim.docs import parameter_label
 from sim.metrics import METRICS_BY_NAME
 from sim.report_text import Change, HeadlineRow, changes, esc, fmt_number, headline_rows
@@ -46,6 +48,7 @@ class Page:
     run_settings: list[tuple[str, str]]
     model_assumptions: list[str]
     provenance: dict[str, Any] = field(default_factory=dict)
+    uncertainty: report_uncertainty.Section | None = None  # leads the page when the runs have assumption draws
 
     # ---------------------------------------------------------------------------------- building
 
@@ -68,6 +71,7 @@ class Page:
         runs = ctx.data.runs
         complete = runs[runs["status"] == "complete"]
         reps = ctx.provenance.replications
+        drawn = getattr(ctx, "uncertainty", None)
         first = next(iter(ctx.scenario_dicts.values()), {})
         run_cfg = first.get("run") or {}
         years = ctx.horizon / 4
@@ -76,7 +80,9 @@ class Page:
         scale_text = f"{scale * 100:g}% of England" if scale is not None else "a sample of England"
         how_read = (
             f"Effects are read after {years:g} years (quarter {ctx.horizon}"
-            + (f", from April {start}" if start else "") + f"), over {reps} replication"
+            + (f", from April {start}" if start else "") + "), over "
+            + (f"{drawn.n_draws} draws of the uncertain assumptions × " if drawn is not None else "")
+            + f"{reps} replication"
             + ("s" if reps != 1 else "") + " of each "
             + ("scenario" if kind == "compare" else "design point")
             + f", simulating {scale_text}. Replication k of every scenario uses seed "
@@ -95,10 +101,11 @@ class Page:
         note = ""
         if kind == "compare":
             headline = headline_rows(ctx.summary, ctx.scenarios, ctx.metrics)
-            note = (f"Each cell: mean over replications [95% confidence interval]. Under each scenario: Δ, the "
+            over = "the runs (draws × replications)" if drawn is not None else "replications"
+            note = (f"Each cell: mean over {over} [95% confidence interval]. Under each scenario: Δ, the "
                     f"paired difference from {baseline} [95% interval]; marked better or worse where the interval "
                     "excludes zero and the metric has a better direction. Shares are in per cent, differences in "
-                    "them in percentage points; money is a year.")
+                    "them in percentage points; money is a year. " + report_uncertainty.interval_note(drawn))
         else:
             other = _other_table(ctx, kind)
             note = ("Sensitivity indices per metric and parameter, largest first, with 95% bootstrap intervals."
@@ -111,6 +118,8 @@ class Page:
             ("Horizon of the effects", f"quarter {ctx.horizon} ({years:g} years)"),
             ("Replications", str(reps)),
         ]
+        if kind == "compare":
+            settings += report_uncertainty.settings(drawn)
         if kind != "compare" and len(ctx.data.design):
             params = [c for c in ctx.data.design.columns if c != "point_id"]
             settings.append(("Varied", ", ".join(
@@ -132,6 +141,7 @@ class Page:
             scenarios=scenarios, headline=headline, headline_note=note, other_table=other,
             charts=list(chart_files), tables=dict(tables), run_settings=settings,
             model_assumptions=MODEL_ASSUMPTIONS, provenance=provenance,
+            uncertainty=report_uncertainty.section(drawn, ctx.colours) if drawn is not None else None,
         )
 
     # ---------------------------------------------------------------------------------- html
@@ -141,18 +151,22 @@ class Page:
             "<!DOCTYPE html>", '<html lang="en-GB">', "<head>", '<meta charset="utf-8">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             '<link rel="icon" href="data:,">',  # no favicon request, so no 404 in the console
-            f"<title>{esc(self.title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>", "<main>",
+            f"<title>{esc(self.title)}</title>", f"<style>{CSS}{report_uncertainty.css()}</style>", "</head>",
+            "<body>", "<main>",
             f"<h1>{esc(self.title)}</h1>",
             '<p class="sub">Commissioning Reform Simulator: an agent-based model of GP commissioning reform '
             "in England. Model results under stated assumptions, not forecasts.</p>",
         ]
         if self.warning:
             parts.append(f'<p class="warning" role="alert">{esc(self.warning)}</p>')
-        parts += ['<nav><a href="#question">Question</a> · <a href="#scenarios">Scenarios</a> · '
+        lead = f' · <a href="#{report_uncertainty.SECTION_ID}">How likely</a>' if self.uncertainty else ""
+        parts += [f'<nav><a href="#question">Question</a>{lead} · <a href="#scenarios">Scenarios</a> · '
                   '<a href="#headline-results">Headline results</a> · <a href="#charts">Charts</a> · '
                   '<a href="#assumptions">Assumptions</a> · <a href="#provenance">Provenance</a></nav>']
         parts += ['<section id="question"><h2>The question</h2>', f"<p class=\"question\">{esc(self.question)}</p>",
                   f"<p>{esc(self.how_read)}</p></section>"]
+        if self.uncertainty:
+            parts.append(self.uncertainty.html())
         parts.append(self._html_scenarios())
         parts.append(self._html_headline())
         parts.append(self._html_charts())
@@ -281,6 +295,7 @@ class Page:
         if self.warning:
             lines += [f"> **Warning:** {self.warning}", ""]
         lines += ["## The question", "", self.question, "", self.how_read, ""]
+        lines += self.uncertainty.markdown() if self.uncertainty else []
         lines += ["## The scenarios compared" if self.kind == "compare" else "## The scenario", ""]
         for s in self.scenarios:
             lines.append(f"### {s.name}" + (" (baseline)" if s.is_baseline else ""))

@@ -148,6 +148,12 @@ class _StrictLoader(yaml.SafeLoader):
     user's value can be lost without a word)."""
 
 
+class _FastStrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same with libyaml's parser when PyYAML has it (several times faster; the values are built by the
+    same Python constructor). A file it refuses is read again by :class:`_StrictLoader`, whose messages say
+    more."""
+
+
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
@@ -167,6 +173,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 # How much of a user's value an error message quotes: enough to recognise it, never the whole of a huge or
 # deeply nested value (a YAML alias bomb would otherwise print hundreds of megabytes).
@@ -188,7 +195,10 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ScenarioError(f"{path}: cannot read the file (it is not UTF-8 text).") from None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)
+        try:
+            data = yaml.load(text, Loader=_FastStrictLoader)
+        except yaml.YAMLError:
+            data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import subprocess
-from importlib import metadata
 from pathlib import Path
 
 # Bump when a change alters results for the same scenario and seed: stored runs are reused only
@@ -33,6 +32,8 @@ def code_version() -> str:
 @functools.cache
 def package_versions() -> dict[str, str]:
     """Versions of the packages whose behaviour can change results."""
+    from importlib import metadata  # not at the top: about 40 ms, which light commands do not need
+
     names = ["mesa", "numpy", "pandas", "scipy", "pydantic", "sqlalchemy", "matplotlib"]
     out: dict[str, str] = {}
     for name in names:

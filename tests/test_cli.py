@@ -21,8 +21,9 @@ def test_run_writes_a_reproducible_run_folder(tmp_path):
     metrics = pd.read_csv(out / "metrics.csv")
     assert list(metrics["quarter"]) == list(range(9))
     assert set(METRIC_NAMES) <= set(metrics.columns)
-    snapshots = pd.read_csv(out / "snapshots.csv")
+    snapshots = pd.read_parquet(out / "snapshots.parquet")
     assert set(snapshots["quarter"]) == {0, 4, 8}
+    assert not (out / "snapshots.csv").exists()
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["seed"] == 3
     assert meta["scenario_name"] == "white_paper"
@@ -33,8 +34,11 @@ def test_run_writes_a_reproducible_run_folder(tmp_path):
     assert not list(tmp_path.glob(".*partial"))
 
     again = tmp_path / "run2"
-    assert run_cli(*RUN_ARGS, "--out", str(again)).returncode == 0
+    assert run_cli(*RUN_ARGS, "--out", str(again), "--snapshot-format", "csv").returncode == 0
     assert (again / "metrics.csv").read_text() == (out / "metrics.csv").read_text()
+    as_csv = pd.read_csv(again / "snapshots.csv")
+    assert not (again / "snapshots.parquet").exists()
+    pd.testing.assert_frame_equal(as_csv, snapshots, check_exact=False, rtol=1e-15, check_dtype=False)
 
 
 def test_run_refuses_to_overwrite(tmp_path):
@@ -81,3 +85,46 @@ def test_user_errors_exit_non_zero_without_traceback_and_write_nothing(tmp_path)
         assert fragment in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
         assert not out.exists()
+
+
+def test_command_index_matches_registration():
+    """``--help`` lists the commands of modules it does not import from sim.cli.COMMAND_INDEX: it must say
+    what the modules register, in their order."""
+    import argparse
+    import importlib
+
+    from sim.cli import COMMAND_INDEX, COMMAND_MODULES
+
+    for module_name in COMMAND_MODULES:
+        if module_name == "sim.cli":
+            continue
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(module_name).register(sub)
+        registered = tuple((action.dest, action.help) for action in sub._choices_actions)
+        assert COMMAND_INDEX[module_name] == registered, module_name
+    assert set(COMMAND_INDEX) == set(COMMAND_MODULES) - {"sim.cli"}
+
+
+def test_light_commands_import_no_heavy_stack():
+    """``--help``, ``scenarios``, ``show``, ``schema`` and ``params`` start fast: none of them imports the
+    model's stack (a command of another family still gets its options and runs)."""
+    import subprocess
+    import sys
+
+    heavy = ("pandas", "scipy.stats", "mesa", "sqlalchemy", "sklearn", "matplotlib")
+    probe = ("import sys, contextlib, io\n"
+             "from sim.cli import main\n"
+             "with contextlib.redirect_stdout(io.StringIO()):\n"
+             "    try:\n"
+             "        main(sys.argv[1:])\n"
+             "    except SystemExit:\n"
+             "        pass\n"
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
+    for argv in (["--help"], ["scenarios"], ["show", "status_quo"], ["schema"], ["params"]):
+        out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "[]", (argv, out.stdout, out.stderr)
+    listing = run_cli("--help")
+    assert listing.returncode == 0 and "sweep" in listing.stdout and "calibrate" in listing.stdout
+    sweep_help = run_cli("sweep", "--help")
+    assert sweep_help.returncode == 0 and "--vary" in sweep_help.stdout
+    assert run_cli("no-such-command").returncode == 2

@@ -216,7 +216,16 @@ def _full_disk_on(monkeypatch, file_name: str) -> None:
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return real(self, path, *args, **kwargs)
 
+    real_parquet = pd.DataFrame.to_parquet
+
+    def to_parquet(self, path=None, *args, **kwargs):
+        if path is not None and Path(path).name == file_name:
+            Path(path).write_bytes(b"PAR1")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_parquet(self, path, *args, **kwargs)
+
     monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", to_parquet)
 
 
 def test_compare_on_a_full_disk_writes_no_half_tables_and_a_rerun_completes(workdir, capsys, monkeypatch):
@@ -277,7 +286,7 @@ def test_a_read_only_folder_is_refused_before_the_runs(workdir, capsys):
 
 def test_run_on_a_full_disk_leaves_no_folder(workdir, capsys, monkeypatch):
     out = workdir / "run"
-    _full_disk_on(monkeypatch, "snapshots.csv")
+    _full_disk_on(monkeypatch, "snapshots.parquet")  # after metrics.csv is written
     assert main(["run", "status_quo", *SMALL_RUN, "--out", str(out)]) == 2
     assert "No space left on device" in capsys.readouterr().err
     assert not out.exists() and _partials(workdir) == []

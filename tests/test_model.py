@@ -162,3 +162,15 @@ def test_metrics_are_consistent_with_money_flows():
     frame = model.metrics_frame().iloc[1:]
     spend = frame["prescribing_spend_gbp"] + frame["acsc_cost_gbp"]
     assert np.allclose(frame["total_cost_gbp"] - spend, paid, rtol=1e-9)
+
+
+def test_run_folder_snapshots_round_trip_exactly(tmp_path):
+    """The default Parquet snapshots read back as the run's frame, every value and type; CSV on request."""
+    result = run(small("white_paper", scale=0.05, quarters=8), 2)
+    result.write(tmp_path / "p")
+    back = pd.read_parquet(tmp_path / "p" / "snapshots.parquet")
+    pd.testing.assert_frame_equal(back, result.snapshots, check_exact=True)
+    result.write(tmp_path / "c", snapshot_format="csv")
+    assert sorted(p.name for p in (tmp_path / "c").iterdir()) == ["metadata.json", "metrics.csv", "snapshots.csv"]
+    with pytest.raises(ValueError, match="snapshot_format"):
+        result.write(tmp_path / "x", snapshot_format="feather")

@@ -17,7 +17,7 @@ from sim.derived import prescribing_per_head
 from sim.grouped import grouped_median
 from sim.incentives import process_points_share
 from sim.model import CommissioningModel
-from sim.observe import percentiles_of_sorted
+from sim.observe import order_statistics, percentiles, percentiles_of_sorted
 from sim.params import QOF
 from sim.processes import market
 from sim.runner import run
@@ -81,6 +81,64 @@ def test_views_follow_new_providers_once_materialised():
 def test_percentiles_of_sorted_match_numpy(values):
     expected = np.percentile(values, [10, 90])
     assert percentiles_of_sorted(np.sort(values), (0.1, 0.9)) == expected.tolist()
+
+
+@given(arrays(np.float64, st.integers(1, 400), elements=finite | st.just(0.0)),
+       st.lists(st.floats(0, 1), min_size=1, max_size=4))
+def test_percentiles_by_partition_match_numpy(values, fractions):
+    assert percentiles(values, tuple(fractions)) == percentiles_of_sorted(np.sort(values), tuple(fractions))
+    np.testing.assert_array_equal(percentiles(values, tuple(fractions)), np.quantile(values, fractions))
+    assert percentiles(values, (0.1, 0.9)) == np.percentile(values, [10, 90]).tolist()
+    ranks = {0, values.size - 1, values.size // 2, max(values.size // 2 - 1, 0)}
+    assert order_statistics(values, ranks) == {r: np.sort(values)[r] for r in ranks}
+
+
+@settings(deadline=None)  # the first example imports scipy.stats
+@given(st.one_of(arrays(np.float64, st.integers(1, 300), elements=finite),
+                 arrays(np.float64, st.integers(1, 300), elements=st.integers(0, 5).map(float))))
+def test_average_ranks_match_scipy_rankdata(values):
+    from scipy.stats import rankdata
+
+    from sim.population import average_ranks
+
+    ranks = average_ranks(values)
+    assert ranks.dtype == np.float64
+    np.testing.assert_array_equal(ranks, rankdata(values))
+
+
+@given(arrays(np.float64, st.integers(1, 200), elements=st.floats(0, 50)), st.floats(0.05, 1.5))
+def test_partial_mean_alone_matches_the_pair(x, sigma):
+    from sim.incentives import _lognormal_below, _lognormal_partial_mean
+
+    np.testing.assert_array_equal(_lognormal_partial_mean(x, sigma), _lognormal_below(x, sigma)[1])
+
+
+@given(arrays(np.float64, st.integers(1, 200), elements=st.floats(0, 1)), st.floats(0.05, 1.5), st.booleans())
+def test_the_last_paying_band_is_reused_only_for_the_same_inputs(recorded, spread, slope_first):
+    import sim.incentives as inc
+
+    qof, other = QOF(), QOF(upper_threshold=0.8)
+    inc._last_band = None
+    fresh = inc.process_points_share(recorded, qof, spread), inc.process_points_slope(recorded, qof, spread)
+    inc._last_band = None
+    calls = [(inc.process_points_slope, 1), (inc.process_points_share, 0)]
+    for fn, i in calls if slope_first else calls[::-1]:
+        np.testing.assert_array_equal(fn(recorded, qof, spread), fresh[i])
+        np.testing.assert_array_equal(fn(recorded, qof, spread), fresh[i])
+    changed = recorded.copy()
+    changed[0] = 1.0 - changed[0]
+    inc._last_band = None
+    expected = inc.process_points_share(changed, qof, spread), inc.process_points_share(recorded, other, spread)
+    inc.process_points_share(recorded, qof, spread)
+    np.testing.assert_array_equal(inc.process_points_share(changed, qof, spread), expected[0])
+    np.testing.assert_array_equal(inc.process_points_share(recorded, other, spread), expected[1])
+
+
+def test_ndtri_is_norm_ppf_bit_for_bit():
+    from scipy.stats import norm
+
+    u = np.r_[np.linspace(1e-12, 1 - 1e-12, 20_001), np.random.default_rng(0).random(20_000)]
+    np.testing.assert_array_equal(ndtri(u), norm.ppf(u))
 
 
 @settings(max_examples=200, deadline=None)

@@ -154,3 +154,15 @@ def test_an_assumption_that_alone_sets_the_sign_is_found_by_the_indices_and_prim
     assert len(limits) == 1 and abs(float(limits["high"].iloc[0]) - 0.5) < 0.06
     assert irrelevant not in set(boxes["parameter"])
 
+
+
+def test_a_stored_uncertainty_comparison_loads_and_exports_paired_by_draw(stored, tmp_path):
+    from sim.experiment import load_experiment
+
+    _, db, _ = stored
+    data = load_experiment("u", db=db, snapshots=False)
+    assert data.metrics["point_id"].nunique() == 16  # the draw stays with each run
+    row = data.summary.query("scenario == 'delegation' and metric == 'quality_mean'").iloc[0]
+    assert row.n == 16  # paired over the 16 draws, not collapsed onto one replication
+    proc = run_cli("export", "u", "--db", db, "--out", str(tmp_path / "exp"), "--no-snapshots", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

@@ -144,3 +144,15 @@ def start_year(metrics: pd.DataFrame) -> int | None:
         return None
     text = str(first.iloc[0])  # an int (2011) or a label ("2011/12")
     return int(text[:4]) if text[:4].isdigit() else None
+
+
+def runs_per_scenario(frame: pd.DataFrame) -> tuple[int, str]:
+    """How many runs each scenario has (the fewest), and what to call them in a subtitle.
+
+    A plain comparison's runs are its replications; an uncertainty comparison's are its assumption draws
+    times its replications, which counting replications alone would miss.
+    """
+    drawn = "point_id" in frame.columns and frame["point_id"].nunique() > 1
+    keys = ["point_id", "replication"] if drawn else ["replication"]
+    n = int(frame.groupby("scenario")[keys].apply(lambda g: len(g.drop_duplicates())).min())
+    return n, "runs (assumption draws x replications)" if drawn else "replications"

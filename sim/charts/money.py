@@ -22,6 +22,7 @@ from sim.charts.data import (
     metric_spec,
     require_columns,
     require_rows,
+    runs_per_scenario,
 )
 from sim.charts.data import summarise_runs as _summarise
 
@@ -108,9 +109,9 @@ def money_chart(
                     fontsize=style.FONT["annotation"], color=style.MUTED)
     for j in range(n, nrows * ncols):
         axes[j // ncols][j % ncols].set_visible(False)
-    reps = int(metrics.groupby("scenario")["replication"].nunique().min())
+    reps, runs = runs_per_scenario(metrics)
     subtitle = (f"Spending in the year to quarter {h} (sum of the last four quarters): bar = mean of {reps} "
-                f"replications, line = 95% confidence interval. Each panel has its own scale.")
+                f"{runs}, line = 95% confidence interval. Each panel has its own scale.")
     prov = provenance or style.Provenance.from_frames(metrics)
     return style.finish_figure(fig, title or "Money a year by scenario at the end of the run", subtitle, prov,
                                legend=style.scenario_handles(names, colours, linewidth=6))

@@ -22,6 +22,7 @@ from sim.charts.data import (
     require_columns,
     require_rows,
     run_key,
+    runs_per_scenario,
     start_year,
     yearly_flows,
 )
@@ -103,7 +104,7 @@ def fan_chart(
     unit = style.display_unit(spec, series["value"], per_year=yearly)
     series = series.assign(value=unit.apply(series["value"]))
     fans = bands(series, "x")
-    reps = int(series.groupby("scenario")["replication"].nunique().min())
+    reps, runs = runs_per_scenario(metrics)
     if layout not in ("auto", "overlay", "panels"):
         raise ChartError(f"Unknown layout '{layout}'. Valid layouts: auto, overlay, panels.")
     panels = layout == "panels" or (layout == "auto" and len(names) > 2)
@@ -144,7 +145,7 @@ def fan_chart(
         axes[0].set_ylabel(style.wrap_label(y_label, style.HALF_A4[1] - 1.8, style.FONT["label"]),
                            fontsize=style.FONT["label"], color=style.TEXT)
     what = "summed per financial year" if yearly else ("per quarter" if spec.kind == "flow" else "each quarter")
-    subtitle = (f"Line: median of {reps} replications; shading: middle 50% and 90% of replications. "
+    subtitle = (f"Line: median of {reps} {runs}; shading: middle 50% and 90% of them. "
                 f"Values {what}.")
     if panels and len(names) > 1:
         subtitle += f" Dashed: the median of {names[0]}, for reference."
@@ -204,7 +205,7 @@ def governance_chart(
     require_rows(metrics, "Governance chart")
     colours = style.colours_for(metrics, colours)
     names = style.ordered(metrics, colours)
-    reps = int(metrics.groupby("scenario")["replication"].nunique().min())
+    reps, runs = runs_per_scenario(metrics)
 
     n = len(metrics_shown)
     ncols = 4 if n > 6 else 3 if n > 4 else max(1, n)
@@ -236,7 +237,7 @@ def governance_chart(
     for j in range(n, nrows * ncols):
         axes[j // ncols][j % ncols].set_visible(False)
     subtitle = (f"Counts in each quarter (consortia with delegation: at the quarter's end). Line: median of "
-                f"{reps} replications; shading: middle 50%. Each panel has its own scale.")
+                f"{reps} {runs}; shading: middle 50%. Each panel has its own scale.")
     prov = provenance or style.Provenance.from_frames(metrics)
     return style.finish_figure(fig, title or "Governance activity over time, by scenario", subtitle, prov,
                                legend=style.scenario_handles(names, colours))

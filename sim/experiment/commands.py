@@ -356,13 +356,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--uncertainty", type=int, metavar="N",
                    help="also vary the assumptions: run every scenario at N draws of their distributions "
-                        "(scrambled Sobol; `run_sim.py params` shows them), paired over draws and seeds; "
+                        "(scrambled Sobol; `run_sim.py params` shows them), paired over draws and seeds "
                         "(--reps then defaults to 1)")
     p.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
                    help="with --uncertainty: also the probability that the improvement exceeds DELTA "
                         "(in the metric's unit), e.g. quality_mean=0.01")
     p.add_argument("--report", action="store_true", help="also build the briefing pack (sim.report)")
     p.set_defaults(reps=None)  # 10, or 1 with --uncertainty
+    next(a for a in p._actions if a.dest == "reps").help = (
+        "replications per scenario (per draw with --uncertainty); replication k uses seed SEED+k "
+        "(default 10, or 1 with --uncertainty)")
     p.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
                    help="chart formats of the report with --report: png, svg, pdf (default: png)")
     p.set_defaults(func=_cmd_compare)

@@ -102,6 +102,13 @@ def _init_worker(parent_pid: int) -> None:
     # a traceback and the pool breaks before the parent can shut it down in order.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    # The model before the first task (already there under forkserver, which preloads it; about a second
+    # under spawn), and the cached git call that every run's metadata makes.
+    import sim.model  # noqa: F401
+    from sim.version import code_version, package_versions
+
+    code_version()
+    package_versions()
 
 
 @contextlib.contextmanager
@@ -158,7 +165,7 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     # child would inherit mid-flight. forkserver starts workers fast where the platform has it.
     if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
         ctx = _ForkServerContext()
-        ctx.set_forkserver_preload(["sim.experiment.tasks", "sim.runner"])
+        ctx.set_forkserver_preload(["sim.experiment.tasks", "sim.runner", "sim.model"])
         return ctx
     return _SpawnContext()
 

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 from rich.table import Table
 
+from sim.charts.style import display_unit
 from sim.cli_options import RESULTS_DIR, add_db_option, console, db_url
 from sim.docs import parameter_label
 from sim.experiment.errors import ExperimentError
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.numbers import format_number
+from sim.report_text import fmt_number
 
 TOP_DRIVERS = 3
 
@@ -44,19 +46,25 @@ def print_uncertainty(table: pd.DataFrame, drivers: pd.DataFrame, *, name: str, 
                                       if m not in HEADLINE_METRICS]
     for metric in [m for m in shown if m in set(table["metric"])]:
         spec = METRICS_BY_NAME[metric]
-        out.add_row(f"[bold]{spec.label}[/bold] [dim]({spec.unit}; better: {spec.better or 'n/a'})[/dim]",
-                    end_section=False)
-        for row in table[table["metric"] == metric].itertuples():
+        rows = table[table["metric"] == metric]
+        # The pack's number style: shares in percentage points, money in the step that fits, no exponents.
+        unit = display_unit(spec, rows[["low", "high"]].to_numpy(float), per_year=True, difference=True)
+        out.add_row(f"[bold]{spec.label}[/bold] [dim]({unit.text}; better: "
+                    f"{spec.better or 'n/a'})[/dim]", end_section=False)
+        for row in rows.itertuples():
             top = drivers[(drivers["scenario"] == row.scenario) & (drivers["metric"] == metric)] \
                 if len(drivers) else pd.DataFrame()
             hinge = ", ".join(f"{parameter_label(r.parameter)} {r.total:.2f}"
                               for r in top.head(TOP_DRIVERS).itertuples() if r.total > 0.01) or "–"
+            if len(top) and hinge != "–":
+                hinge += f" [dim]({float(top['explained'].iloc[0]):.0%} explained)[/dim]"
             cells = [f"  {row.scenario}",
-                     f"{format_number(row.mean_difference)} [{format_number(row.low)}, {format_number(row.high)}]",
+                     f"{fmt_number(unit.apply(row.mean_difference))} [{fmt_number(unit.apply(row.low))} to "
+                     f"{fmt_number(unit.apply(row.high))}]",
                      _percent(row.probability_better)]
             if material:
                 cells.append(_percent(row.probability_material) + (
-                    f" (> {format_number(row.material_delta)})" if np.isfinite(row.material_delta) else ""))
+                    f" (> {fmt_number(unit.apply(row.material_delta))})" if np.isfinite(row.material_delta) else ""))
             cells.append(hinge)
             out.add_row(*cells)
         out.add_section()

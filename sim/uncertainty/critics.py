@@ -83,7 +83,9 @@ def print_answer(found: dict[str, Any], scenario: str) -> None:
     if len(top):
         shares = ", ".join(f"{parameter_label(r.parameter)} ({r.total:.0%} of the variance with interactions, "
                            f"{r.first_order:.0%} alone)" for r in top.itertuples())
-        console.print(f"  - The quality gain hinges on: {shares}.")
+        explained = float(top["explained"].iloc[0])
+        console.print(f"  - The quality gain hinges on: {shares} (shares of the {explained:.0%} of its variance "
+                      "that the estimate explains).")
     discovery = found["discovery"]
     if found["note"]:
         console.print(f"  - {found['note']}")

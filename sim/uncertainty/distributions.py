@@ -19,14 +19,14 @@ at the same quantiles are paired over the assumptions as well as over chance.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
-from scipy import stats
+from typing import TYPE_CHECKING, Any
 
 from sim.params import Scenario
 from sim.params.uncertainty import UncertaintyEntry
 from sim.scenario import ParamSpec, parameter_specs
+
+if TYPE_CHECKING:
+    import numpy as np
 
 CALIBRATED_SPREAD = 0.15
 ASSUMED_SPREAD = 0.5
@@ -61,6 +61,8 @@ class Distribution:
         return self.kind == "fixed"
 
     def _frozen(self) -> Any:
+        from scipy import stats
+
         p = dict(self.shape)
         width = self.high - self.low
         if self.kind == "uniform":
@@ -74,6 +76,8 @@ class Distribution:
 
     def ppf(self, u: np.ndarray | float) -> np.ndarray:
         """Values at quantiles ``u`` (clipped into the allowed range; rounded for whole-number parameters)."""
+        import numpy as np  # here, so that `params` (which only describes distributions) stays light
+
         u = np.asarray(u, dtype=float)
         out = np.full(u.shape, self.value) if self.is_fixed else np.clip(self._frozen().ppf(u), self.low, self.high)
         return np.round(out) if self.integer else out

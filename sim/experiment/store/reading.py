@@ -43,10 +43,12 @@ class ExperimentData:
 
     Attributes:
         experiment: name, kind, status, created, baseline, scenarios, reps, base_seed, options.
-        runs: one row per (scenario, point, replication) of the experiment.
+        runs: one row per (scenario, point, replication) of the experiment; a plain comparison's have no
+            ``point_id``, an uncertainty comparison's keep it (the assumption draw).
         metrics: one row per run and quarter, with every metric as a column.
         snapshots: practice rows of the runs that kept them.
-        design: one row per design point with a column per varied parameter (sweeps, sensitivity).
+        design: one row per design point with a column per varied parameter (sweeps, sensitivity; for an
+            uncertainty comparison, the baseline's assumption values at each draw).
         summary: paired comparison at the horizon (compare experiments; see ``summarise``), filled in by
             :func:`sim.experiment.load_experiment`; the store itself leaves it empty.
         sensitivity: Sobol or Morris indices per metric and parameter (sensitivity experiments).
@@ -326,7 +328,8 @@ class StoreReader(Database):
                  if snapshots and runs_frame["has_snapshots"].astype(bool).any() else pd.DataFrame())
         design = self.load_design(exp_id)
         sensitivity = self.load_sensitivity(exp_id) if info["kind"] == "sensitivity" else pd.DataFrame()
-        if info["kind"] == "compare":
+        drawn = bool((info.get("options") or {}).get("draws"))  # an uncertainty comparison pairs by draw too
+        if info["kind"] == "compare" and not drawn:
             runs_frame = runs_frame.drop(columns=["point_id"])
             metrics = metrics.drop(columns=["point_id"], errors="ignore")
             if not snaps.empty:
