@@ -3,7 +3,9 @@
 Each family of commands lives beside the code it drives and registers itself through a
 ``register(subparsers)`` function listed in :data:`COMMAND_MODULES`; what they share (run options, the
 console, the results folder) is in :mod:`sim.cli_options`, so no command module imports this one back.
-A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2.
+A user's mistake (a :class:`sim.errors.SimError`) is printed without a traceback and exits with status 2, as
+does an error of the file system (a full disk, a read-only folder). Every argument is checked first
+(:func:`sim.cli_options.check_args`), before the command does any work.
 
 Those modules import numpy and pandas, which cost several times a light command's own work, so
 :func:`main` imports only the module of the command given; the others appear in ``--help`` from
@@ -23,7 +25,15 @@ from rich.markup import escape
 from rich.table import Table
 
 # Re-exported: command modules outside sim.experiment and sim.report still import these from here.
-from sim.cli_options import RESULTS_DIR, add_run_options, console, err_console, run_overrides, timestamp
+from sim.cli_options import (
+    RESULTS_DIR,
+    add_run_options,
+    check_args,
+    console,
+    err_console,
+    run_overrides,
+    timestamp,
+)
 from sim.errors import SimError
 from sim.numbers import format_number
 
@@ -228,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()  # not in the index (a new command, or a typo): every module, as before
     args = parser.parse_args(argv)
     try:
+        check_args(args)  # every argument, before the command does any work
         return int(args.func(args) or 0)
     except SimError as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -235,6 +246,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted: finished runs are kept.")
         return 130
+    except OSError as exc:  # a full disk or a read-only folder met while writing: what and where, no traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        err_console.print(f"[bold red]error:[/bold red] {escape(exc.strerror or str(exc))}{escape(where)}.",
+                          highlight=False, soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":

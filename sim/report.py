@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from sim.errors import SimError
+from sim.outputs import clean_stale_partials
 
 FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
 PNG_DPI = 300
@@ -107,7 +108,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     from sim.charts.style import Provenance, scenario_colours
     from sim.experiment.store import ResultStore
 
-    with ResultStore(db_url) as store:
+    with ResultStore(db_url, create=False) as store:  # reading only: a missing store is not created
         data = store.load_experiment(name)
         drawn = report_uncertainty.prepare(store, name, data)  # None unless it has assumption draws
         stored = store.run_details(data.runs["run_id"].tolist())
@@ -392,6 +393,7 @@ def build_report(
     ctx = _load(experiment, db_url, names, horizon)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_partials(out)  # left by a report that was killed outright
     tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     try:

@@ -54,20 +54,23 @@ class RunResult:
         write never leaves a half-written run folder. ``snapshot_format`` is one of
         :data:`SNAPSHOT_FORMATS`; read the Parquet file back with ``pandas.read_parquet``.
         """
+        from sim.outputs import write_outputs
+
         if snapshot_format not in SNAPSHOT_FORMATS:
             raise ValueError(f"snapshot_format must be one of {SNAPSHOT_FORMATS}, not {snapshot_format!r}")
         folder = Path(folder)
         if folder.exists():
             raise FileExistsError(folder)
-        tmp = folder.with_name(f".{folder.name}.partial")
-        tmp.mkdir(parents=True, exist_ok=False)
-        self.metrics.to_csv(tmp / "metrics.csv", index=False)
-        if snapshot_format == "csv":
-            self.snapshots.to_csv(tmp / "snapshots.csv", index=False)
-        else:
-            self.snapshots.to_parquet(tmp / "snapshots.parquet", index=False, engine="pyarrow")
-        (tmp / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str))
-        tmp.rename(folder)
+
+        def write(tmp: Path) -> None:
+            self.metrics.to_csv(tmp / "metrics.csv", index=False)
+            if snapshot_format == "csv":
+                self.snapshots.to_csv(tmp / "snapshots.csv", index=False)
+            else:
+                self.snapshots.to_parquet(tmp / "snapshots.parquet", index=False, engine="pyarrow")
+            (tmp / "metadata.json").write_text(json.dumps(self.metadata, indent=2, default=str))
+
+        write_outputs(folder, write)
         return folder
 
 

@@ -159,6 +159,10 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         line = key_node.start_mark.line + 1
+        if not isinstance(key, str | int | float | bool | type(None)):  # '? [1]': a list or mapping as a key
+            raise yaml.constructor.ConstructorError(
+                None, None, f"a key must be a word, not {type(key).__name__} {_excerpt(key)}", key_node.start_mark,
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"key {_excerpt(key)} is given twice (lines {seen[key]} and {line}); give it once",

@@ -171,7 +171,10 @@ def test_unreachable_scheduler(tmp_path, monkeypatch):
 
 
 def test_unknown_experiment(tmp_path):
+    from sim.experiment.store import ResultStore
+
     db = f"sqlite:///{tmp_path / 'r.db'}"
+    ResultStore(db).close()  # a store that exists, without that experiment (a missing store: test_hardening)
     for command in (("export", "nope"), ("export", "nope", "--format", "parquet")):
         proc = run_cli(*command, "--db", db, cwd=tmp_path)
         assert proc.returncode == 2 and "No experiment named 'nope'" in proc.stderr
@@ -209,6 +212,7 @@ def test_report_hook_calls_build_report(tmp_path, monkeypatch):
     fake = types.ModuleType("sim.report")
     fake.build_report = lambda name, db, out, formats: calls.append((name, db, out, formats)) or out
     fake.register = lambda subparsers: None  # the real module also adds its own commands
+    fake.parse_formats = lambda formats: tuple(formats)  # the CLI checks --formats before any run
     monkeypatch.setitem(sys.modules, "sim.report", fake)
     monkeypatch.chdir(tmp_path)
     db = f"sqlite:///{tmp_path / 'r.db'}"

@@ -460,8 +460,12 @@ def write_parameter_file(data: Mapping[str, Any], path: Path) -> Path:
         "# `python run_sim.py validate --params THIS_FILE`, then make them the defaults in sim/params/\n"
         "# (source: 'calibrated to <target id>') and regenerate docs/parameters.md.\n"
     )
-    tmp.write_text(header + yaml.safe_dump(dict(data), sort_keys=False, width=110), encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(header + yaml.safe_dump(dict(data), sort_keys=False, width=110), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk: no half-written file left beside the real one
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

@@ -43,9 +43,24 @@ def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, sn
 
 
 def _out_dir(args: argparse.Namespace, name: str) -> Path:
-    out = Path(args.out) if args.out else RESULTS_DIR / name
-    out.mkdir(parents=True, exist_ok=True)
+    return Path(args.out) if args.out else RESULTS_DIR / name
+
+
+def _write_tables(out: Path, name: str, tables: dict[str, pd.DataFrame], index: tuple[str, ...] = ()) -> Path:
+    """Write CSV tables into ``out``, each whole or not at all (:func:`sim.outputs.write_outputs`)."""
+    from sim.outputs import write_outputs
+
+    def write(folder: Path) -> None:
+        for file, frame in tables.items():
+            frame.to_csv(folder / file, index=file in index)
+
+    write_outputs(out, write, after=_stored(name))
     return out
+
+
+def _stored(name: str) -> str:
+    return (f" The runs are stored: the same command again (with --name {name}) writes the tables without "
+            f"recomputing them, and `run_sim.py export {name}` writes everything stored.")
 
 
 # ------------------------------------------------------------------------------------------ printing
@@ -148,10 +163,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             f"Common random numbers: paired intervals are {ratio:.2f} times the width of unpaired ones "
             f"(median over headline metrics), i.e. {1 / ratio if ratio > 0 else float('inf'):.1f}x narrower."
         )
-    out = _out_dir(args, result.name)
-    summary.to_csv(out / "summary.csv", index=False)
-    result.widths.to_csv(out / "interval_widths.csv", index=False)
-    result.metrics.to_csv(out / "metrics.csv", index=False)
+    out = _write_tables(_out_dir(args, result.name), result.name, {
+        "summary.csv": summary, "interval_widths.csv": result.widths, "metrics.csv": result.metrics})
     _print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] (summary.csv, metrics.csv, interval_widths.csv).")
     if args.report:
@@ -167,9 +180,14 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
 
     print_uncertainty(result.uncertainty, result.drivers, name=result.name, n_draws=len(result.draws),
                       reps=args.reps)
+    from sim.outputs import write_outputs
+
+    def write(folder: Path) -> None:
+        write_uncertainty(result, folder, tuple(args.formats))
+        result.summary.to_csv(folder / "summary.csv", index=False)
+
     out = _out_dir(args, result.name)
-    write_uncertainty(result, out, tuple(args.formats))
-    result.summary.to_csv(out / "summary.csv", index=False)
+    write_outputs(out, write, after=_stored(result.name))
     _print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, per_draw.csv, draws.csv, "
                   "summary.csv; drivers charts in drivers/). Find where a scenario fails with `run_sim.py "
@@ -191,9 +209,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         name=args.name, snapshots=args.snapshots, progress=args.progress,
     )
     _print_design_means(result, "sweep")
-    out = _out_dir(args, result.name)
-    result.table.to_csv(out / "sweep.csv", index=False)
-    result.design.to_csv(out / "design.csv")
+    out = _write_tables(_out_dir(args, result.name), result.name,
+                        {"sweep.csv": result.table, "design.csv": result.design}, index=("design.csv",))
     _print_outcome(result.outcome)
     console.print(f"Tidy table (one row per run, metrics at the horizon) in [bold]{out / 'sweep.csv'}[/bold].")
     return 0
@@ -248,19 +265,22 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             first = False
         table.add_section()
     console.print(table)
-    out = _out_dir(args, result.name)
-    indices.to_csv(out / "sensitivity.csv", index=False)
-    result.table.to_csv(out / "outcomes.csv", index=False)
-    result.design.to_csv(out / "design.csv")
+    out = _write_tables(_out_dir(args, result.name), result.name, {
+        "sensitivity.csv": indices, "outcomes.csv": result.table, "design.csv": result.design},
+        index=("design.csv",))
     _print_outcome(result.outcome)
     console.print(f"Indices in [bold]{out / 'sensitivity.csv'}[/bold]; runs in outcomes.csv.")
     return 0
 
 
 def _cmd_experiments(args: argparse.Namespace) -> int:
-    from sim.experiment.store import ResultStore
+    from sim.experiment.store import ResultStore, mask_url, resolve_url, store_exists
 
-    with ResultStore(db_url(args)) as store:
+    if not store_exists(db_url(args)):  # listing creates nothing
+        console.print(f"No experiments stored in {mask_url(resolve_url(db_url(args)))} (there is no database "
+                      "there yet).")
+        return 0
+    with ResultStore(db_url(args), create=False) as store:
         frame = store.list_experiments()
         where = store.display_url
     if frame.empty:
@@ -274,21 +294,45 @@ def _cmd_experiments(args: argparse.Namespace) -> int:
         table.add_row(row.name, row.kind, row.status, str(row.created)[:19], scenarios,
                       f"{row.runs_stored}/{row.n_runs}")
     console.print(table)
+    if (frame["status"] == "stale").any():
+        console.print("stale: marked running, but its process is gone (it was killed outright); the runs it "
+                      "finished are stored, and repeating its command (the same --name) resumes it.")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from sim.experiment.export import export_experiment
     from sim.experiment.store import ResultStore
+    from sim.outputs import write_outputs
 
-    with ResultStore(db_url(args)) as store:
+    out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / f"export-{args.format}"
+    _check_export_target(out, args.experiment)
+    with ResultStore(db_url(args), create=False) as store:
         store.experiment_info(args.experiment)  # a clear error for an unknown name, before any folder
-        out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / f"export-{args.format}"
-        files = export_experiment(store, args.experiment, out, args.format, snapshots=args.snapshots)
+        # Into a temporary folder first: a database or disk error half-way leaves no half export.
+        files = write_outputs(out, lambda folder: export_experiment(store, args.experiment, folder, args.format,
+                                                                    snapshots=args.snapshots))
     for path in files:
-        console.print(f"  {path}")
+        console.print(f"  {out / path.name}")
     console.print(f"Exported {args.experiment} as {args.format} to [bold]{out}[/bold].")
     return 0
+
+
+def _check_export_target(out: Path, experiment: str) -> None:
+    """An export goes to a new or empty folder, or replaces an earlier export of the same experiment:
+    never mixed with another experiment's files."""
+    import json
+
+    if not out.is_dir() or not any(out.iterdir()):
+        return
+    try:
+        earlier = json.loads((out / "experiment.json").read_text()).get("name")
+    except (OSError, ValueError, AttributeError):
+        earlier = None
+    if earlier != experiment:
+        raise ExperimentError(
+            f"--out {out} is not empty" + (f" (it holds an export of '{earlier}')" if earlier else "")
+            + f": choose a new or empty folder for the export of '{experiment}'.")
 
 
 def _vary_help() -> str:

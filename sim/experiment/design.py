@@ -26,6 +26,9 @@ DesignKind = Literal["grid", "lhs", "sobol", "morris"]
 
 DEFAULT_GRID_STEPS = 5
 MORRIS_LEVELS = 4
+#: The most points a design may have (every point is checked and hashed before anything runs, and each
+#: runs at least once): a larger one is refused before anything is allocated.
+MAX_DESIGN_POINTS = 100_000
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _VARY_RE = re.compile(rf"^\s*(?P<path>[^=\s]+)\s*=\s*(?P<low>{_NUMBER})\s*:\s*(?P<high>{_NUMBER})"
@@ -225,16 +228,49 @@ def morris(specs: list[VarySpec], samples: int, seed: int, levels: int = MORRIS_
     return Design("morris", tuple(specs), np.asarray(points, dtype=float), design.options)
 
 
-def make_design(kind: str, specs: list[VarySpec], samples: int | None, seed: int) -> Design:
-    """The design a command asks for, with the documented default sample sizes."""
+DEFAULT_SAMPLES = {"lhs": 20, "sobol": 64, "morris": 10}
+
+
+def design_size(kind: str, specs: Sequence[VarySpec], samples: int | None) -> int:
+    """The number of points a design will have, computed without drawing it."""
     if kind == "grid":
-        if samples is not None:
-            raise DesignError("--samples applies to --design lhs, not to a grid (give STEPS in --vary).")
+        sizes = [spec.steps or DEFAULT_GRID_STEPS for spec in specs]
+        sizes = [min(n, int(s.high) - int(np.ceil(s.low)) + 1) if s.integer else n for n, s in zip(sizes, specs,
+                                                                                                   strict=True)]
+        return int(np.prod([max(n, 1) for n in sizes], dtype=object))
+    n = DEFAULT_SAMPLES.get(kind, 0) if samples is None else samples
+    return n * (len(specs) + {"sobol": 2, "morris": 1}.get(kind, 0)) if kind != "lhs" else n
+
+
+def check_design_size(kind: str, specs: Sequence[VarySpec], samples: int | None) -> int:
+    """Refuse a design of more than :data:`MAX_DESIGN_POINTS` points, before anything is allocated."""
+    size = design_size(kind, specs, samples)
+    if size > MAX_DESIGN_POINTS:
+        how = {"grid": "the product of the STEPS of every --vary", "lhs": "--samples",
+               "sobol": "--samples × (parameters + 2)", "morris": "--samples × (parameters + 1)"}.get(kind, kind)
+        raise DesignError(f"The {kind} design would have {size:,} points ({how}), more than the "
+                          f"{MAX_DESIGN_POINTS:,} one experiment may hold: use fewer steps or samples.")
+    return size
+
+
+def make_design(kind: str, specs: list[VarySpec], samples: int | None, seed: int) -> Design:
+    """The design a command asks for, with the documented default sample sizes.
+
+    Raises:
+        DesignError: an unknown kind, --samples with a grid, or more than :data:`MAX_DESIGN_POINTS` points.
+    """
+    if kind not in ("grid", *DEFAULT_SAMPLES):
+        raise DesignError(f"Unknown design '{kind}': use grid, lhs, sobol or morris.")
+    if kind == "grid" and samples is not None:
+        raise DesignError("--samples applies to --design lhs, not to a grid (give STEPS in --vary).")
+    if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int | np.integer)):
+        raise DesignError(f"--samples takes a whole number, not {samples!r}.")
+    check_design_size(kind, specs, samples)
+    n = DEFAULT_SAMPLES.get(kind, 0) if samples is None else int(samples)
+    if kind == "grid":
         return grid(specs)
     if kind == "lhs":
-        return latin_hypercube(specs, samples or 20, seed)
+        return latin_hypercube(specs, n, seed)
     if kind == "sobol":
-        return sobol(specs, samples or 64, seed)
-    if kind == "morris":
-        return morris(specs, samples or 10, seed)
-    raise DesignError(f"Unknown design '{kind}': use grid, lhs, sobol or morris.")
+        return sobol(specs, n, seed)
+    return morris(specs, n, seed)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import math
 import multiprocessing
 import os
 import signal
@@ -283,6 +284,7 @@ class DaskExecutor(_Base):
             ) from None
         self._distributed = distributed
         self.address = address
+        self.timeout_seconds = timeout_seconds
         try:
             self.client = distributed.Client(address, timeout=timeout_seconds, set_as_default=False)
         except Exception as exc:  # OSError, TimeoutError, ValueError for a malformed address
@@ -326,11 +328,13 @@ class DaskExecutor(_Base):
         try:
             fill()
             while pending:
-                future = next(queue)
+                future = self._next_done(queue)
                 task = pending.pop(future.key)
                 futures.pop(future.key, None)
                 try:
-                    result = future.result()
+                    result = self._result(future)
+                except ExecutorError:
+                    raise
                 except Exception as exc:  # a worker died or the result could not be deserialised
                     result = failed_result(task, f"{type(exc).__name__}: {exc}")
                 future.release()
@@ -342,6 +346,48 @@ class DaskExecutor(_Base):
                 # The scheduler may be gone already; then there is nothing left to cancel.
                 with contextlib.suppress(Exception):
                     self.client.cancel(list(futures.values()))
+
+    def _next_done(self, queue: Any) -> Any:
+        """The next finished future; an ExecutorError once the cluster has had no worker (or no scheduler)
+        for ``timeout_seconds``: Dask would otherwise wait for one for ever."""
+        lost_since: float | None = None
+        checked = time.monotonic()
+        while not queue.has_ready():
+            time.sleep(0.05)
+            if time.monotonic() - checked >= 1.0:
+                checked = time.monotonic()
+                lost_since = self._check_lost(lost_since)
+        return next(queue)
+
+    def _result(self, future: Any) -> Any:
+        """A finished future's result. Its data can be lost with the worker that held it (Dask then waits
+        to recompute it), so wait a second at a time, and stop once no worker has been seen for long."""
+        lost_since: float | None = None
+        while True:
+            try:
+                return future.result(timeout=1.0)
+            except TimeoutError:
+                lost_since = self._check_lost(lost_since)
+
+    def _check_lost(self, lost_since: float | None) -> float | None:
+        """None while the cluster has workers; else when they were first missed, raising ExecutorError
+        once that is ``timeout_seconds`` ago."""
+        if self._has_workers():
+            return None
+        now = time.monotonic()
+        if lost_since is not None and now - lost_since > self.timeout_seconds:
+            what = "worker" if self.client.status == "running" else "scheduler"
+            raise ExecutorError(
+                f"The Dask cluster at {self.address} has had no {what} for {self.timeout_seconds:g} s "
+                f"(${SCHEDULER_TIMEOUT_ENV} sets the wait). Finished runs are stored and the experiment is "
+                "marked interrupted: run the same command again to resume it.")
+        return lost_since or now
+
+    def _has_workers(self) -> bool:
+        try:
+            return self.client.status == "running" and bool(self.client.scheduler_info().get("workers"))
+        except Exception:  # the scheduler is gone, or not answering
+            return False
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -355,15 +401,33 @@ class DaskExecutor(_Base):
 SCHEDULER_TIMEOUT_ENV = "CRSIM_SCHEDULER_TIMEOUT"
 
 
-def _scheduler_timeout() -> float:
+def scheduler_timeout() -> float:
+    """``$CRSIM_SCHEDULER_TIMEOUT`` in seconds (default 10): a finite positive number, else refused."""
     raw = os.environ.get(SCHEDULER_TIMEOUT_ENV, "10")
     try:
         value = float(raw)
     except ValueError:
-        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV}={raw!r} is not a number of seconds.") from None
-    if value <= 0:
-        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV} must be positive, not {raw}.")
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ExecutorError(f"{SCHEDULER_TIMEOUT_ENV}={raw[:40]!r} is not allowed: give a finite, positive "
+                            "number of seconds to wait for the Dask scheduler and its first worker (default 10).")
     return value
+
+
+_scheduler_timeout = scheduler_timeout
+
+
+#: Local worker processes allowed per core: more would only queue for the same cores.
+WORKERS_PER_CORE = 4
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse fewer than one local worker process, or more than four per core (they would only queue)."""
+    limit = WORKERS_PER_CORE * (os.cpu_count() or 1)
+    if workers is not None and not 1 <= workers <= limit:
+        bound = f"at least 1, not {workers}" if workers < 1 else f"at most {limit}, not {workers}"
+        raise ExecutorError(f"--workers must be {bound}: give 1 (in this process) to {limit} local worker "
+                            f"processes ({WORKERS_PER_CORE} per core on this machine), or a --scheduler.")
 
 
 def make_executor(workers: int | None = None, scheduler: str | None = None) -> Executor:
@@ -378,8 +442,7 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
         if workers is not None:
             raise ExecutorError("Give either --workers (local) or --scheduler (Dask cluster), not both.")
         return DaskExecutor(scheduler, timeout_seconds=_scheduler_timeout())
-    if workers is not None and workers < 1:
-        raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+    check_workers(workers)
     if workers == 1:
         return SerialExecutor()
     return ProcessPoolExecutor(workers)

@@ -152,9 +152,22 @@ class Plan:
                                   self.keep_snapshots(rep) and draw == 0)
 
 
-def _check_common(reps: int, snapshots: str) -> None:
-    if reps < 1:
-        raise ExperimentError(f"--reps must be at least 1, not {reps}.")
+#: Seeds are stored as 64-bit signed integers: the last seed, ``base_seed + reps - 1``, may not exceed this.
+MAX_SEED = 2**63 - 1
+#: The most runs one experiment may plan (scenarios or points × draws × replications).
+MAX_RUNS = 1_000_000
+
+
+def _check_common(reps: int, snapshots: str, base_seed: int = 1) -> None:
+    if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
+        raise ExperimentError(f"--reps must be a whole number of at least 1, not {reps!r}.")
+    if reps > MAX_RUNS:
+        raise ExperimentError(f"--reps {reps:,} is more than the {MAX_RUNS:,} runs one experiment may hold.")
+    if (isinstance(base_seed, bool) or not isinstance(base_seed, int | np.integer)
+            or not 0 <= base_seed <= MAX_SEED - reps + 1):
+        raise ExperimentError(
+            f"--seed {str(base_seed)[:40]} is not allowed with {reps} replications: the seeds SEED to SEED + "
+            f"REPS - 1 must be whole numbers from 0 to 2**63 - 1, so SEED from 0 to {MAX_SEED - reps + 1:,}.")
     if snapshots not in SNAPSHOT_POLICIES:
         raise ExperimentError(f"--snapshots must be one of {', '.join(SNAPSHOT_POLICIES)}, not '{snapshots}'.")
 
@@ -172,9 +185,12 @@ def plan_compare(
     Raises:
         ExperimentError: no scenarios, one named twice, a baseline not among them, or bad options.
     """
-    _check_common(reps, snapshots)
+    _check_common(reps, snapshots, base_seed)
     if not scenarios:
         raise ExperimentError("Give at least one scenario to compare.")
+    if len(scenarios) * reps > MAX_RUNS:
+        raise ExperimentError(f"{len(scenarios)} scenarios × {reps:,} replications is more than the {MAX_RUNS:,} "
+                              "runs one experiment may hold.")
     labels = [s.name for s in scenarios]
     dupes = sorted({lab for lab in labels if labels.count(lab) > 1})
     if dupes:
@@ -210,6 +226,9 @@ def plan_uncertainty(
     from sim.uncertainty.draws import check_draws, distributions_digest, make_draws, varied_paths
 
     check_draws(draws)
+    if draws * len(scenarios) * reps > MAX_RUNS:
+        raise DesignError(f"{draws:,} draws × {len(scenarios)} scenarios × {reps:,} replications is more than the "
+                          f"{MAX_RUNS:,} runs one experiment may hold.")
     plan = plan_compare(scenarios, baseline=baseline, reps=reps, base_seed=base_seed,
                         name=name or default_name("compare"), snapshots=snapshots)
     dists = {label: scenario_distributions(s) for label, s in plan.compared}
@@ -235,7 +254,10 @@ def plan_design(
     Raises:
         DesignError: a varied parameter that may not vary, or a point the scenario schema rejects.
     """
-    _check_common(reps, snapshots)
+    _check_common(reps, snapshots, base_seed)
+    if design.n_points * reps > MAX_RUNS:
+        raise DesignError(f"{design.n_points:,} points × {reps} replications is more than the {MAX_RUNS:,} runs "
+                          "one experiment may hold.")
     for spec in design.specs:
         if spec.path in _NOT_VARIABLE:
             raise DesignError(f"--vary: '{spec.path}' cannot be varied: {_NOT_VARIABLE[spec.path]}.")
@@ -264,6 +286,8 @@ def year_quarters(years: Sequence[float], quarters: int) -> list[int]:
     """The quarters at the end of ``years`` (after the start), checked to lie within a run of ``quarters``."""
     out = []
     for year in years:
+        if not np.isfinite(float(year)):
+            raise ExperimentError(f"--years {year}: give finite numbers of years after the start.")
         q = round(float(year) * 4)
         if not 0 < q <= quarters:
             raise ExperimentError(

@@ -138,7 +138,7 @@ def run_plan(
             if on_complete is not None:
                 on_complete(exp_id)
             status = "complete"
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExecutorError):  # Ctrl-C, or the workers were lost: resumable
         status = "interrupted"
         raise
     finally:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from sim.experiment.design import VarySpec, make_design, parse_varies
 from sim.experiment.errors import DesignError, ExecutorError, ExperimentError
-from sim.experiment.executors import Executor, make_executor
+from sim.experiment.executors import Executor, check_workers, make_executor
 from sim.experiment.paired import interval_width_ratio
 from sim.experiment.plan import Plan, SnapshotPolicy, plan_compare, plan_design, resolve, year_quarters
 from sim.experiment.results import (
@@ -70,8 +70,7 @@ class Session:
 
     def __init__(self, db: str | None = None, *, workers: int | None = None, scheduler: str | None = None,
                  progress: bool | ProgressReporter = False) -> None:
-        if workers is not None and workers < 1:
-            raise ExecutorError(f"--workers must be at least 1, not {workers}.")
+        check_workers(workers)
         if workers is not None and scheduler:
             raise ExecutorError("Give either --workers (local) or --scheduler (Dask cluster), not both.")
         self.db = db

@@ -106,6 +106,18 @@ class Scenario(Section):
                     "defaults: PATH: fixed, or PATH: {distribution: uniform|triangular|beta|normal, ...}.",
     )
 
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, name: str) -> str:
+        # The name labels tables, charts and folders and is stored (up to 200 characters).
+        if not name.strip():
+            raise ValueError("a scenario name may not be empty")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError("a scenario name may not contain control characters (such as a line break)")
+        if len(name) > 200:
+            raise ValueError("a scenario name may have at most 200 characters")
+        return name
+
     @field_validator("uncertainty")
     @classmethod
     def _uncertain_assumptions(cls, entries: dict[str, UncertaintyValue]) -> dict[str, UncertaintyValue]:

@@ -110,6 +110,7 @@ def write_uncertainty(result: Any, out: Path, formats: tuple[str, ...] = ("png",
 def _cmd_discover(args: argparse.Namespace) -> int:
     from sim.charts.uncertainty import boxes_chart, tradeoff_chart
     from sim.experiment.store import ResultStore
+    from sim.outputs import write_outputs
     from sim.uncertainty.discovery import describe_boxes, discover
     from sim.uncertainty.stored import load_uncertainty
 
@@ -119,7 +120,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         raise ExperimentError(f"discover: unknown metric '{args.metric}'. Known: {', '.join(sorted(METRICS_BY_NAME))}.")
     if not 0 < args.threshold <= 1:
         raise ExperimentError(f"discover: --threshold is a density between 0 and 1, not {args.threshold}.")
-    with ResultStore(db_url(args)) as store:
+    with ResultStore(db_url(args), create=False) as store:
         data = load_uncertainty(store, args.experiment)
     if args.scenario not in data.scenarios[1:]:
         raise ExperimentError(
@@ -158,13 +159,17 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             console.print(f"  {sentence}")
     out = Path(args.out) if args.out else RESULTS_DIR / args.experiment / "discover" / \
         f"{args.scenario}__{args.metric}__{'below' if args.below is not None else 'above'}"
-    out.mkdir(parents=True, exist_ok=True)
-    found.boxes.to_csv(out / "boxes.csv", index=False)
-    found.trajectory.to_csv(out / "trajectory.csv", index=False)
-    if not found.boxes.empty:
-        ranges = {c: (float(data.draws[c].min()), float(data.draws[c].max())) for c in data.draws.columns}
-        for fig, file in ((boxes_chart(found, ranges=ranges), "boxes.png"), (tradeoff_chart(found), "tradeoff.png")):
-            fig.savefig(out / file)
+
+    def write(folder: Path) -> None:  # into a temporary folder, moved into place once whole
+        found.boxes.to_csv(folder / "boxes.csv", index=False)
+        found.trajectory.to_csv(folder / "trajectory.csv", index=False)
+        if not found.boxes.empty:
+            ranges = {c: (float(data.draws[c].min()), float(data.draws[c].max())) for c in data.draws.columns}
+            for fig, file in ((boxes_chart(found, ranges=ranges), "boxes.png"),
+                              (tradeoff_chart(found), "tradeoff.png")):
+                fig.savefig(folder / file)
+
+    write_outputs(out, write)
     console.print(f"Boxes in [bold]{out / 'boxes.csv'}[/bold] (with trajectory.csv and the charts).")
     return 0
 

@@ -100,6 +100,7 @@ def print_answer(found: dict[str, Any], scenario: str) -> None:
 
 def _cmd_critics(args: argparse.Namespace) -> int:
     from sim.experiment.api import compare
+    from sim.outputs import write_outputs
     from sim.uncertainty.commands import write_uncertainty
 
     overrides = list(args.overrides)
@@ -114,9 +115,12 @@ def _cmd_critics(args: argparse.Namespace) -> int:
     found = answer(result, scenario=args.scenario)
     print_answer(found, args.scenario)
     out = Path(args.out) if args.out else RESULTS_DIR / result.name
-    out.mkdir(parents=True, exist_ok=True)
-    write_uncertainty(result, out)
-    found["discovery"].boxes.to_csv(out / "boxes.csv", index=False)
+
+    def write(folder: Path) -> None:  # into a temporary folder, moved into place once whole
+        write_uncertainty(result, folder)
+        found["discovery"].boxes.to_csv(folder / "boxes.csv", index=False)
+
+    write_outputs(out, write)
     console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, boxes.csv). Experiment "
                   f"[bold]{result.name}[/bold] is stored: `run_sim.py report {result.name}` writes its briefing pack.")
     if not np.isfinite(found["p_quality"]):

@@ -21,7 +21,7 @@ to computing it. A metric added to the registry gets its column when a store is 
 
 from __future__ import annotations
 
-from sim.experiment.store.engine import DEFAULT_URL, mask_url, resolve_url
+from sim.experiment.store.engine import DEFAULT_URL, mask_url, resolve_url, store_exists
 from sim.experiment.store.migrations import prepare
 from sim.experiment.store.reading import ExperimentData, StoredRun, StoreReader
 from sim.experiment.store.schema import SCHEMA_VERSION, SENSITIVITY_COLUMNS, SNAPSHOT_DB_COLUMNS, check_name
@@ -29,7 +29,7 @@ from sim.experiment.store.writing import RunLink, StoreWriter
 
 __all__ = [
     "DEFAULT_URL", "SCHEMA_VERSION", "SENSITIVITY_COLUMNS", "SNAPSHOT_DB_COLUMNS", "ExperimentData", "ResultStore",
-    "RunLink", "StoredRun", "check_name", "mask_url", "resolve_url",
+    "RunLink", "StoredRun", "check_name", "mask_url", "resolve_url", "store_exists",
 ]
 
 
@@ -39,6 +39,7 @@ class ResultStore(StoreWriter, StoreReader):
     Args:
         url: SQLAlchemy URL; default ``sqlite:///results/crsim.db`` (relative to the working folder).
         connect_timeout_seconds: how long to wait for a PostgreSQL server before giving up.
+        create: False to open only a store that exists (commands that only read: nothing is created).
 
     Raises:
         StoreError: the URL is malformed, the driver is missing, the server is unreachable, or the
@@ -49,8 +50,8 @@ class ResultStore(StoreWriter, StoreReader):
         >>> store.list_experiments()[["name", "kind", "status"]]  # doctest: +SKIP
     """
 
-    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0) -> None:
-        super().__init__(url, connect_timeout_seconds)
+    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0, create: bool = True) -> None:
+        super().__init__(url, connect_timeout_seconds, create)
         self._metric_columns = prepare(self)
 
     def __enter__(self) -> ResultStore:

@@ -18,6 +18,7 @@ Why it is done this way:
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import time
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 
 from sim.experiment.errors import StoreError
 from sim.experiment.interrupts import deferred_interrupts
@@ -69,10 +70,12 @@ def resolve_url(url: str | None) -> URL:
     text = url or DEFAULT_URL
     try:
         parsed = make_url(text)
-    except ArgumentError:
+        if parsed.port is not None and not 0 < parsed.port < 65536:
+            raise ValueError(parsed.port)
+    except (ArgumentError, ValueError, TypeError):  # a malformed host or port: '[::1:5999', 'host:abc'
         raise StoreError(
-            f"'{mask_url(text)}' is not a database URL. Use sqlite:///path/to/file.db or "
-            "postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE."
+            f"'{mask_url(text)}' is not a database URL (check the host and the port, a number). Use "
+            "sqlite:///path/to/file.db or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DATABASE."
         ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -83,6 +86,32 @@ def resolve_url(url: str | None) -> URL:
         )
     return parsed
 
+
+def is_memory_url(url: URL) -> bool:
+    """An in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``, ``mode=memory``)."""
+    if url.get_backend_name() != "sqlite":
+        return False
+    database = url.database or ""
+    return (database in ("", ":memory:") or database.startswith("file::memory:")
+            or url.query.get("mode") == "memory" or "mode=memory" in database)
+
+
+def sqlite_file(url: URL) -> Path | None:
+    """The file of an SQLite URL, or None for an in-memory or URI-form database."""
+    if url.get_backend_name() != "sqlite" or is_memory_url(url) or (url.database or "").startswith("file:"):
+        return None
+    return Path(url.database or "").expanduser()
+
+
+def missing_store_message(display_url: str) -> str:
+    return (f"There is no results database at {display_url}: nothing has been stored there yet (check --db or "
+            "$CRSIM_DB_URL, and the working folder).")
+
+
+def store_exists(url: str | None) -> bool:
+    """Whether the store exists: an SQLite file on disk; a server's database is assumed to."""
+    path = sqlite_file(resolve_url(url))
+    return path is None or path.is_file()
 
 
 def now() -> datetime:
@@ -100,12 +129,22 @@ class Database:
     Args:
         url: SQLAlchemy URL; default ``sqlite:///results/crsim.db`` (relative to the working folder).
         connect_timeout_seconds: how long to wait for a PostgreSQL server before giving up.
+        create: False for a command that only reads: an SQLite file that does not exist is then an error,
+            and neither it nor its folder is created.
     """
 
-    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0) -> None:
+    def __init__(self, url: str | None = None, connect_timeout_seconds: float = 10.0, create: bool = True) -> None:
         self.url = resolve_url(url)
         self.display_url = mask_url(self.url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.create = create
+        path = sqlite_file(self.url)
+        if not create and path is not None and not path.is_file():
+            raise StoreError(missing_store_message(self.display_url))
+        if not create and path is not None and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)):
+            # Read-only media: SQLite could not even create the WAL index beside the file, so read it as
+            # an immutable file (nothing else can change it there).
+            self.url = make_url(f"sqlite:///file:{path.resolve()}?mode=ro&immutable=1&uri=true")
         self.engine = self._create_engine(connect_timeout_seconds)
         self._metric_columns: tuple[str, ...] = ()  # run_metrics' metric columns, read when opening
 
@@ -149,10 +188,12 @@ class Database:
                         conn = conn.execution_options(crsim_begin="IMMEDIATE")
                     with conn.begin():
                         yield conn
-            except OperationalError as exc:
+            except IntegrityError:
+                raise  # a concurrent writer won a race: the caller retries (see _write_retrying)
+            except (SQLAlchemyError, sqlite3.DatabaseError) as exc:
                 raise StoreError(self._describe(exc)) from None
 
-    def _describe(self, exc: DBAPIError) -> str:
+    def _describe(self, exc: Exception) -> str:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         short = "; ".join(line.strip() for line in reason[:3] if line.strip())
         return _scrub(f"Cannot use the results database {self.display_url}: {short}", self.url)

@@ -58,6 +58,10 @@ def prepare(db: Database) -> tuple[str, ...]:
         StoreError: the database holds a version with no conversion, or cannot be written.
     """
     try:
+        if not db.create:  # a command that only reads: write nothing if the schema is current
+            current = _current_columns(db)
+            if current is not None:
+                return current
         if db.is_sqlite:
             enable_wal(db.engine)
         with db._connect(write=True) as conn:
@@ -89,6 +93,19 @@ def prepare(db: Database) -> tuple[str, ...]:
     except BaseException:
         db.engine.dispose()
         raise
+
+
+def _current_columns(db: Database) -> tuple[str, ...] | None:
+    """The metric columns, read without writing, if the schema is current and complete; else None."""
+    with db._connect() as conn:
+        inspector = sa.inspect(conn)
+        if not all(inspector.has_table(table.name) for table in metadata.sorted_tables):
+            return None
+        stored = conn.execute(sa.select(schema_info.c.value).where(schema_info.c.key == "schema_version")).scalar()
+        have = [c["name"] for c in inspector.get_columns("run_metrics")]
+    if str(stored) != str(SCHEMA_VERSION) or not set(METRIC_NAMES) <= set(have):
+        return None
+    return tuple(c for c in have if c not in CALENDAR_COLUMNS)
 
 
 def add_metric_columns(db: Database, names: Iterable[str]) -> tuple[str, ...]:

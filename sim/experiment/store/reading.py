@@ -9,6 +9,8 @@ Nothing here analyses: a comparison's paired summary is computed by the caller.
 from __future__ import annotations
 
 import json
+import os
+import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +72,22 @@ class StoredRun:
 
 
 
+def _live_status(status: str, options: Any) -> str:
+    """``stale`` for an experiment marked running whose process, on this machine, is gone (killed outright:
+    it never marked itself interrupted); repeating its command resumes it. Another machine's cannot be
+    checked and stays ``running``."""
+    found = (options or {}).get("owner") if isinstance(options, dict) else None
+    if status != "running" or not isinstance(found, dict) or found.get("host") != socket.gethostname():
+        return status
+    try:
+        os.kill(int(found["pid"]), 0)
+    except ProcessLookupError:
+        return "stale"
+    except (OSError, KeyError, TypeError, ValueError):
+        return status
+    return status
+
+
 class StoreReader(Database):
     """The reading half of :class:`~sim.experiment.store.ResultStore`."""
 
@@ -97,6 +115,7 @@ class StoreReader(Database):
                 experiments.c.name, experiments.c.kind, experiments.c.status, experiments.c.created,
                 experiments.c.scenarios, experiments.c.reps, experiments.c.n_runs,
                 sa.func.coalesce(done.c.runs_stored, 0).label("runs_stored"), experiments.c.model_version,
+                experiments.c.options,
             )
             .select_from(experiments.outerjoin(done, done.c.experiment_id == experiments.c.id))
             .order_by(experiments.c.created, experiments.c.id)
@@ -105,7 +124,8 @@ class StoreReader(Database):
             rows = conn.execute(query).mappings().all()
         columns = ["name", "kind", "status", "created", "scenarios", "reps", "n_runs", "runs_stored",
                    "model_version"]
-        return pd.DataFrame([dict(r) for r in rows], columns=columns)
+        records = [{**dict(r), "status": _live_status(r["status"], r["options"])} for r in rows]
+        return pd.DataFrame(records, columns=columns)
 
     def experiment_info(self, name: str) -> dict[str, Any]:
         """The experiment's row as a dict (with ``id``), or a StoreError listing the stored names."""

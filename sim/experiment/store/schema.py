@@ -7,6 +7,7 @@ the store, and a reader of the schema, finds it in one place; ``docs/experiments
 from __future__ import annotations
 
 import re
+import reprlib
 
 import sqlalchemy as sa
 
@@ -149,10 +150,10 @@ SENSITIVITY_COLUMNS: tuple[str, ...] = (
 
 def check_name(name: str) -> str:
     """An experiment name must be usable as a folder name: letters, digits, ``_ . -``."""
-    if not NAME_RE.match(name or ""):
+    if not isinstance(name, str) or not NAME_RE.match(name):
         raise StoreError(
-            f"Experiment name '{name}' is not allowed: use up to 120 letters, digits, '_', '.' or '-', "
-            "starting with a letter or digit."
+            f"Experiment name {reprlib.repr(name)} is not allowed: use 1 to 120 letters, digits, '_', '.' or "
+            "'-', starting with a letter or digit."
         )
     return name
 

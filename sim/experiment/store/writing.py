@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -65,6 +67,12 @@ _SET_STORE_SECONDS = runs.update().where(runs.c.id == sa.bindparam("the_run_id")
 
 
 
+def owner() -> dict[str, Any]:
+    """The process running an experiment (kept in its options), so that one whose process is gone can be
+    shown as stale rather than running forever."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 class StoreWriter(Database):
     """The writing half of :class:`~sim.experiment.store.ResultStore`."""
 
@@ -100,13 +108,14 @@ class StoreWriter(Database):
                         "or repeat the original command exactly to resume it."
                     )
                 conn.execute(experiments.update().where(experiments.c.id == row.id)
-                             .values(status="running", updated=now, finished=None))
+                             .values(status="running", updated=now, finished=None,
+                                     options={**(row.options or {}), "owner": owner()}))
                 return int(row.id), True
             new_id = conn.execute(experiments.insert().values(
                 name=name, kind=kind, status="running", definition_hash=definition_hash, created=now,
                 updated=now, finished=None, baseline=baseline, scenarios=list(scenarios), reps=reps,
                 base_seed=base_seed, n_runs=n_runs, model_version=MODEL_VERSION, code_version=code_version,
-                options=dict(options),
+                options={**dict(options), "owner": owner()},
             )).inserted_primary_key[0]
             return int(new_id), False
 
