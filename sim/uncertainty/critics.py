@@ -53,8 +53,10 @@ def answer(result: Any, *, scenario: str = "delegation") -> dict[str, Any]:
     note = ""
     if harm.n_cases < max(MIN_CASES, MIN_CASE_SHARE * len(diff)):
         # Too few harmful draws to say where harm happens: ask where the reform fails to help materially.
-        note = (f"{scenario} lowers quality in {harm.n_cases} of {len(diff)} draws, too few to locate; where it "
-                f"fails to raise quality by {MATERIAL_QUALITY * 100:g} points instead:")
+        rare = (f"in none of the {len(diff)} draws" if harm.n_cases == 0 else
+                f"in {harm.n_cases} of {len(diff)} draws, too few to locate")
+        note = (f"{scenario} lowers quality {rare}; where it fails to raise quality by "
+                f"{MATERIAL_QUALITY * 100:g} points instead:")
         harm = discover(result.draws[columns], diff, below=MATERIAL_QUALITY)
         label = f"{scenario} fails to raise quality by {MATERIAL_QUALITY * 100:g} points"
     return {
