@@ -54,11 +54,37 @@ def cannot_write(out: Path, exc: OSError, after: str = "") -> SimError:
     return SimError(f"Cannot write {out} ({exc.strerror or exc}: {where}); nothing was written there.{after}")
 
 
-def write_outputs(out: Path, write: Callable[[Path], T], *, after: str = "") -> T:
+OWNER_FILE = ".crsim-experiment"  # names the experiment whose tables a folder holds
+
+
+def check_owner(out: Path, name: str | None, option: str = "--out") -> None:
+    """Refuse to write an experiment's tables into a folder that holds another experiment's (or other files).
+
+    A folder is ours if it does not exist, is empty, or its owner file names ``name``. ``name`` None (an
+    experiment still to be named) owns no existing folder that has files in it.
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return
+    entries = [e for e in out.iterdir() if not e.name.startswith(".")]
+    owner_file = out / OWNER_FILE
+    owner = owner_file.read_text(encoding="utf-8").strip() if owner_file.is_file() else None
+    if not entries and owner is None:
+        return
+    if owner is not None and owner == name:
+        return
+    held = f"the tables of experiment '{owner}'" if owner else f"{len(entries)} other file(s)"
+    raise SimError(f"{option} {out} already holds {held}; writing this experiment's tables there would mix the "
+                   f"two. Choose an empty folder{', or --name ' + owner + ' to update that one' if owner else ''}.")
+
+
+def write_outputs(out: Path, write: Callable[[Path], T], *, after: str = "", owner: str | None = None) -> T:
     """Call ``write(folder)`` on a temporary sibling of ``out``, then move what it wrote into ``out``.
 
     A new ``out`` is one rename; into an existing folder each written entry replaces its namesake (other
     entries are left alone). Returns what ``write`` returned.
+
+    ``owner``, an experiment's name, is recorded in the folder (:func:`check_owner` reads it).
 
     Raises:
         SimError: the folder cannot be written (read-only, full disk...); ``after`` is added to the
@@ -73,6 +99,8 @@ def write_outputs(out: Path, write: Callable[[Path], T], *, after: str = "") -> 
         tmp.mkdir()
         try:
             result = write(tmp)
+            if owner is not None:
+                (tmp / OWNER_FILE).write_text(owner + "\n", encoding="utf-8")
             _install(tmp, out)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -8,6 +8,7 @@ twice keeps the two from drifting apart.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -294,17 +295,18 @@ class Page:
         lines = [f"# {self.title}", ""]
         if self.warning:
             lines += [f"> **Warning:** {self.warning}", ""]
-        lines += ["## The question", "", self.question, "", self.how_read, ""]
+        lines += ["## The question", "", md_text(self.question), "", self.how_read, ""]
         lines += self.uncertainty.markdown() if self.uncertainty else []
         lines += ["## The scenarios compared" if self.kind == "compare" else "## The scenario", ""]
         for s in self.scenarios:
-            lines.append(f"### {s.name}" + (" (baseline)" if s.is_baseline else ""))
+            lines.append(f"### {md_text(s.name)}" + (" (baseline)" if s.is_baseline else ""))
             lines.append("")
             if s.description:
-                lines += [s.description, ""]
+                lines += [md_text(s.description), ""]
             if s.levers:
                 lines += ["Levers that differ from the status quo:", ""]
-                lines += [f"- **{c.label}**: {c.value} (status quo: {c.reference}). {c.description}" for c in s.levers]
+                lines += [f"- **{c.label}**: {md_text(c.value)} (status quo: {md_text(c.reference)}). "
+                          f"{md_text(c.description)}" for c in s.levers]
             else:
                 lines.append("Levers as in the status quo.")
             lines.append("")
@@ -367,6 +369,11 @@ MODEL_ASSUMPTIONS: list[str] = [
     "Behavioural parameters are uncertain: see the sensitivity analyses and docs/parameters.md for each value, "
     "its range and its source (or 'assumption').",
 ]
+
+
+def md_text(text: Any) -> str:
+    """Text from a scenario file, safe in Markdown: HTML in it is shown, not rendered, by Markdown viewers."""
+    return html.escape(str(text), quote=False)
 
 
 def _question(kind: str, baseline: str, ctx: Any) -> str:

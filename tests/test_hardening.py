@@ -702,3 +702,37 @@ def test_a_killed_pool_worker_stops_the_command_and_marks_it_interrupted(tmp_pat
         listed = again.list_experiments().set_index("name")
     assert listed.loc["pool", "status"] == "interrupted"
     assert 0 < listed.loc["pool", "runs_stored"] < 3000
+
+
+def test_compare_out_refuses_a_folder_holding_another_experiments_tables(tmp_path):
+    db, out = f"sqlite:///{tmp_path / 'o.db'}", tmp_path / "tables"
+    first = run_cli("compare", "status_quo", "delegation", "--reps", "2", "--db", db, "--name", "one",
+                    "--out", str(out), *TINY, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert (out / ".crsim-experiment").read_text().strip() == "one"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    other = run_cli("compare", "status_quo", "delegation", "--reps", "3", "--db", db, "--name", "two",
+                    "--out", str(out), *TINY, cwd=tmp_path)
+    assert other.returncode == 2 and "already holds the tables of experiment 'one'" in other.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing mixed in, nothing run
+    again = run_cli("compare", "status_quo", "delegation", "--reps", "2", "--db", db, "--name", "one",
+                    "--out", str(out), *TINY, cwd=tmp_path)
+    assert again.returncode == 0 and "0 runs computed, 4 reused" in again.stdout
+    stray = tmp_path / "stray"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine")
+    refused = run_cli("compare", "status_quo", "delegation", "--reps", "2", "--db", db, "--out", str(stray),
+                      *TINY, cwd=tmp_path)
+    assert refused.returncode == 2 and "already holds 1 other file(s)" in refused.stderr
+
+
+def test_scenario_text_is_shown_not_rendered_in_summary_md(tmp_path):
+    scenario = tmp_path / "html.yaml"
+    scenario.write_text("extends: delegation\nname: html_reform\n"
+                        "description: 'Review <script>alert(1)</script> & <b>bold</b> claims'\n")
+    proc = run_cli("compare", "status_quo", str(scenario), "--reps", "1", "--db", f"sqlite:///{tmp_path / 'h.db'}",
+                   "--out", str(tmp_path / "out"), "--report", *TINY, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    text = (tmp_path / "out" / "report" / "summary.md").read_text()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in text
+    assert "<script>" not in text and "<b>" not in text

@@ -54,7 +54,7 @@ def _write_tables(out: Path, name: str, tables: dict[str, pd.DataFrame], index: 
         for file, frame in tables.items():
             frame.to_csv(folder / file, index=file in index)
 
-    write_outputs(out, write, after=_stored(name))
+    write_outputs(out, write, after=_stored(name), owner=name)
     return out
 
 
@@ -187,7 +187,7 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
         result.summary.to_csv(folder / "summary.csv", index=False)
 
     out = _out_dir(args, result.name)
-    write_outputs(out, write, after=_stored(result.name))
+    write_outputs(out, write, after=_stored(result.name), owner=result.name)
     _print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, per_draw.csv, draws.csv, "
                   "summary.csv; drivers charts in drivers/). Find where a scenario fails with `run_sim.py "

@@ -122,7 +122,7 @@ def _cmd_critics(args: argparse.Namespace) -> int:
         write_uncertainty(result, folder)
         found["discovery"].boxes.to_csv(folder / "boxes.csv", index=False)
 
-    write_outputs(out, write)
+    write_outputs(out, write, owner=result.name)
     console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, boxes.csv). Experiment "
                   f"[bold]{result.name}[/bold] is stored: `run_sim.py report {result.name}` writes its briefing pack.")
     if not np.isfinite(found["p_quality"]):
