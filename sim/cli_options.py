@@ -197,14 +197,14 @@ def check_args(args: argparse.Namespace) -> None:
     for scenario in opt("scenarios") or ():
         check_text("a scenario", scenario, "a scenario name or file")
     if opt("formats") is not None:
-        from sim.report import parse_formats
+        from sim.report_options import parse_formats
 
         try:
             parse_formats(opt("formats"))
         except SimError as exc:
             raise SimError(f"--formats: {exc}") from None
     if opt("metrics") is not None and opt("command") == "report":
-        from sim.report import parse_metrics
+        from sim.report_options import parse_metrics
 
         parse_metrics(opt("metrics"))
     if "db" in vars(args):

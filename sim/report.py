@@ -31,14 +31,12 @@ import pandas as pd
 
 from sim.errors import SimError
 from sim.outputs import clean_stale_partials
+from sim.report_options import FORMATS, ReportError, parse_formats, parse_metrics
 
-FORMATS: tuple[str, ...] = ("png", "svg", "pdf")
+__all__ = ["FORMATS", "ReportError", "build_report", "parse_formats", "parse_metrics"]
+
 PNG_DPI = 300
 MARKER = ".crsim-report"  # marks a folder as a briefing pack that a new one may replace
-
-
-class ReportError(SimError):
-    """The briefing pack cannot be made: the message says why and what to do."""
 
 
 @dataclass
@@ -71,36 +69,6 @@ class ReportContext:
 
 
 # ------------------------------------------------------------------------------------------ inputs
-
-
-def parse_formats(formats: str | Sequence[str] | None) -> tuple[str, ...]:
-    """Image formats to write; PNG always (the page shows it), SVG and PDF on request.
-
-    Accepts ``"png,svg"`` or ``["png", "svg"]`` (or both mixed, as argparse gives them); ``html`` is
-    accepted and ignored, since the page is always written.
-    """
-    raw = [formats] if isinstance(formats, str) else list(formats or [])
-    items = [f.strip().lower() for text in raw for f in str(text).split(",") if f.strip()]
-    unknown = [f for f in items if f not in (*FORMATS, "html")]
-    if unknown:
-        raise ReportError(f"Unknown image format(s) {', '.join(unknown)}. Valid formats: {', '.join(FORMATS)} "
-                          "(PNG is always written; the page is always HTML).")
-    return tuple(f for f in FORMATS if f == "png" or f in items)
-
-
-def parse_metrics(metrics: str | Sequence[str] | None) -> list[str]:
-    """The metrics to chart and tabulate (default the headline metrics), each checked against the registry."""
-    from sim.metrics import HEADLINE_METRICS, metric
-
-    if metrics is None:
-        return list(HEADLINE_METRICS)
-    items = [m.strip() for m in metrics.split(",")] if isinstance(metrics, str) else [str(m) for m in metrics]
-    items = [m for m in items if m]
-    if not items:
-        raise ReportError("--metrics is empty: give one or more metric names, comma-separated.")
-    for name in items:
-        metric(name)  # raises a SimError listing the valid metrics
-    return list(dict.fromkeys(items))
 
 
 def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None) -> ReportContext:

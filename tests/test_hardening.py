@@ -240,7 +240,8 @@ def test_compare_on_a_full_disk_writes_no_half_tables_and_a_rerun_completes(work
     monkeypatch.chdir(workdir)
     assert main(_run_args(db, out)) == 0
     assert "0 runs computed, 4 reused" in " ".join(capsys.readouterr().out.split())
-    assert sorted(p.name for p in out.iterdir()) == ["interval_widths.csv", "metrics.csv", "summary.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".crsim-experiment", "interval_widths.csv", "metrics.csv",
+                                                     "summary.csv"]
     assert len(pd_read(out / "metrics.csv")) == 2 * 2 * 3  # 2 scenarios x 2 replications x quarters 0-2
 
 

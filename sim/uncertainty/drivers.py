@@ -156,16 +156,25 @@ def _surrogate(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[object, float, 
     """
     from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
-    fitted: list[tuple[object, float, str]] = []
     trees = _trees(len(y))
-    for name, cls in (("extra trees", ExtraTreesRegressor), ("random forest", RandomForestRegressor)):
+
+    def fit(cls: type) -> object:
         model = cls(n_estimators=trees, bootstrap=True, oob_score=True, random_state=seed, n_jobs=-1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "some inputs do not have OOB scores" at tiny N
             model.fit(x, y)
-        fitted.append((model, float(model.oob_score_), name))
-    extra, forest = fitted
-    trees_best = forest if forest[1] > extra[1] + FOREST_MARGIN else extra
+        return model
+
+    # One ensemble in memory at a time (each grows with the draws): extra trees are scored, dropped, and
+    # refitted (identically, with the same seed) only if the forest does not beat them.
+    extra_score = float(fit(ExtraTreesRegressor).oob_score_)  # type: ignore[attr-defined]
+    forest = fit(RandomForestRegressor)
+    forest_score = float(forest.oob_score_)  # type: ignore[attr-defined]
+    if forest_score > extra_score + FOREST_MARGIN:
+        trees_best: tuple[object, float, str] = (forest, forest_score, "random forest")
+    else:
+        del forest
+        trees_best = (fit(ExtraTreesRegressor), extra_score, "extra trees")
     linear = _lasso(x, y, seed)
     return linear if linear[1] > trees_best[1] else trees_best
 

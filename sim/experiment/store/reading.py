@@ -269,16 +269,25 @@ class StoreReader(Database):
             yield part.merge(frame, on="run_id", how="inner")
 
     def load_design(self, experiment_id: int, column: str = "value") -> pd.DataFrame:
-        """Design points, one row per point with a column per parameter (``value`` or ``sampled``)."""
-        query = sa.select(design_points.c.point_id, design_points.c.parameter, design_points.c[column]).where(
-            design_points.c.experiment_id == experiment_id)
+        """Design points, one row per point with a column per parameter (``value`` or ``sampled``).
+
+        Read a parameter at a time, so a large design is never held as one long table of Python rows.
+        """
+        where = design_points.c.experiment_id == experiment_id
         with self._connect() as conn:
-            long = pd.DataFrame(conn.execute(query).all(), columns=["point_id", "parameter", "value"])
-        if long.empty:
+            params = conn.execute(sa.select(design_points.c.parameter).where(where).distinct()).scalars().all()
+            columns: dict[str, pd.Series] = {}
+            for param in sorted(params):
+                query = (sa.select(design_points.c.point_id, design_points.c[column])
+                         .where(where, design_points.c.parameter == param).order_by(design_points.c.point_id))
+                pairs = conn.execute(query).all()
+                columns[param] = pd.Series([float(v) for _, v in pairs], index=[int(p) for p, _ in pairs],
+                                           dtype=float)
+        if not columns:
             return pd.DataFrame(columns=["point_id"])
-        wide = long.pivot(index="point_id", columns="parameter", values="value").reset_index()
-        wide.columns.name = None
-        return wide
+        wide = pd.DataFrame(columns)
+        wide.index.name = "point_id"
+        return wide.sort_index().reset_index()
 
     def load_sensitivity(self, experiment_id: int) -> pd.DataFrame:
         """Stored indices, in metric-registry order and then in the order the parameters were varied."""

@@ -246,23 +246,25 @@ class StoreWriter(Database):
         self._write_retrying(work)
 
     def save_design(self, experiment_id: int, design: pd.DataFrame, sampled: pd.DataFrame) -> None:
-        """Store the design points (idempotent: a resumed experiment keeps its first design)."""
-        rows: list[dict[str, Any]] = []
-        for param in design.columns:
-            values = float_list(design[param])
-            raw = float_list(sampled[param])
-            rows.extend(
-                {"experiment_id": experiment_id, "point_id": int(pid), "parameter": param, "value": v,
-                 "sampled": s}
-                for pid, v, s in zip(design.index, values, raw, strict=True)
-            )
+        """Store the design points (idempotent: a resumed experiment keeps its first design).
+
+        Rows are built a parameter at a time, so a large design (1,024 draws of 77 assumptions) never holds
+        all its rows as Python objects at once.
+        """
+
+        def rows_of(param: str) -> list[dict[str, Any]]:
+            values, raw = float_list(design[param]), float_list(sampled[param])
+            return [{"experiment_id": experiment_id, "point_id": int(pid), "parameter": param, "value": v,
+                     "sampled": s} for pid, v, s in zip(design.index, values, raw, strict=True)]
 
         def work(conn: Connection) -> None:
             have = conn.execute(sa.select(sa.func.count()).select_from(design_points)
                                 .where(design_points.c.experiment_id == experiment_id)).scalar_one()
-            if have == 0 and rows:
-                for chunk in chunks(rows, 5000):
-                    conn.execute(design_points.insert(), chunk)
+            if have == 0:
+                for param in design.columns:
+                    rows = rows_of(param)
+                    for chunk in chunks(rows, 5000):
+                        conn.execute(design_points.insert(), chunk)
 
         self._write_retrying(work)
 
