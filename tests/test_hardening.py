@@ -273,18 +273,6 @@ def test_a_read_only_out_is_refused_before_the_runs(workdir, capsys, monkeypatch
     assert not db.exists()
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
-def test_a_read_only_folder_is_refused_before_the_runs(workdir, capsys):
-    locked = workdir / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        message = refuse(_run_args(f"sqlite:///{workdir / 'r.db'}", locked / "tables"), workdir, capsys)
-    finally:
-        locked.chmod(0o700)
-    assert "--out" in message and "cannot write there" in message
-
-
 def test_run_on_a_full_disk_leaves_no_folder(workdir, capsys, monkeypatch):
     out = workdir / "run"
     _full_disk_on(monkeypatch, "snapshots.parquet")  # after metrics.csv is written
