@@ -193,7 +193,7 @@ class Session:
     ) -> ComparisonResult:
         from sim.experiment.plan import plan_uncertainty
         from sim.uncertainty.drivers import FRAME_COLUMNS, MIN_DRAWS, drivers_frame
-        from sim.uncertainty.stored import last_year_metrics, load_uncertainty
+        from sim.uncertainty.stored import load_uncertainty
         from sim.uncertainty.summary import parse_material, summarise_draws
 
         wanted = dict(material) if isinstance(material, Mapping) else parse_material(list(material))
@@ -205,7 +205,7 @@ class Session:
                                 snapshots=snapshots)
         outcome, _ = self._run(plan, name is not None)
         data = load_uncertainty(self.store, plan.name)
-        recent = last_year_metrics(self.store, outcome.experiment_id)
+        recent = data.last_year  # read once, for the draws' differences and the paired summary alike
         summary = summarise_at(recent, data.baseline, order=plan.labels)
         table = summarise_draws(data.per_draw, wanted)
         focus = data.per_draw[data.per_draw["metric"].isin(list(metrics))]

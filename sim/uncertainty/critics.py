@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.cli_options import RESULTS_DIR, add_db_option, console, db_url
+from sim.cli_options import RESULTS_DIR, add_db_option, console, db_url, run_overrides
 from sim.docs import parameter_label
 
 CRITICS_PARAMETERS: tuple[str, ...] = ("assumptions.leadership.*", "assumptions.practice.autonomy_*",
@@ -105,12 +105,7 @@ def _cmd_critics(args: argparse.Namespace) -> int:
     from sim.outputs import write_outputs
     from sim.uncertainty.commands import write_uncertainty
 
-    overrides = list(args.overrides)
-    if args.scale is not None:
-        overrides.append(f"run.scale={args.scale}")
-    if args.quarters is not None:
-        overrides.append(f"run.quarters={args.quarters}")
-    result = compare(["status_quo", args.scenario], reps=args.reps, seed=args.seed, overrides=overrides,
+    result = compare(["status_quo", args.scenario], reps=args.reps, seed=args.seed, overrides=run_overrides(args),
                      workers=args.workers, scheduler=args.scheduler, db=db_url(args),
                      name=args.name, snapshots="first", progress=args.progress, uncertainty=args.draws,
                      material=[f"{QUALITY}={MATERIAL_QUALITY}"])

@@ -35,6 +35,7 @@ class UncertaintyData:
         per_draw: :func:`~sim.uncertainty.summary.per_draw_differences` of every metric.
         reps: replications per draw.
         options: the experiment's stored options (distributions, seeds).
+        last_year: every run's quarterly metrics over the horizon year (what the paired summary reads).
     """
 
     name: str
@@ -45,6 +46,7 @@ class UncertaintyData:
     per_draw: pd.DataFrame
     reps: int
     options: dict[str, Any] = field(default_factory=dict)
+    last_year: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def n_draws(self) -> int:
@@ -92,7 +94,7 @@ def load_uncertainty(store: ResultStore, name: str, names: Sequence[str] | None 
     baseline = info["baseline"] or scenarios[0]
     per_draw = per_draw_differences(horizon, baseline, wanted)
     return UncertaintyData(name, baseline, [baseline, *[s for s in scenarios if s != baseline]], draws, horizon,
-                           per_draw, int(info["reps"]), dict(info["options"]))
+                           per_draw, int(info["reps"]), dict(info["options"]), last_year=metrics)
 
 
 def select_parameters(columns: Sequence[str], patterns: Sequence[str]) -> list[str]:
