@@ -44,6 +44,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.uncertainty.commands",
     "sim.uncertainty.critics",
     "sim.calibration.commands",
+    "sim.optimise.commands",
     "sim.report",
 )
 
@@ -67,6 +68,9 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, str], ...]] = {
     "sim.calibration.commands": (
         ("validate", "run every validation check against published figures; exit 1 if any fails"),
         ("calibrate", "fit free parameters to validation targets and write a parameter file"),
+    ),
+    "sim.optimise.commands": (
+        ("optimise", "search a scenario's levers for the best trade-offs (Pareto front)"),
     ),
     "sim.report": (
         ("report", "write the briefing pack (charts, tables, summary.md, index.html) of a stored experiment"),

@@ -177,6 +177,14 @@ def check_args(args: argparse.Namespace) -> None:
         from sim.uncertainty.draws import MAX_DRAWS
 
         _whole("--draws", opt("draws"), 2, MAX_DRAWS, "draws of the assumptions")
+    if opt("trials") is not None:
+        from sim.optimise.search import MAX_TRIALS
+
+        _whole("--trials", opt("trials"), 1, MAX_TRIALS, "designs to evaluate")
+    if opt("population") is not None:
+        _whole("--population", opt("population"), 2, 1000, "designs proposed at a time")
+    if opt("horizon_years") is not None:
+        _finite("--years", opt("horizon_years"), "a finite number of years")
     if opt("max_evals") is not None:
         _whole("--max-evals", opt("max_evals"), 1, 100_000, "evaluations per fit")
     for year in opt("years") or ():

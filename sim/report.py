@@ -66,6 +66,7 @@ class ReportContext:
     provenance: Any  # sim.charts.style.Provenance
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparison at the horizon (compare)
     uncertainty: Any = None  # sim.report_uncertainty.Analysis, for a comparison with assumption draws
+    search: Any = None  # sim.optimise.front.SearchData, for a design search
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -79,6 +80,11 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     with ResultStore(db_url, create=False) as store:  # reading only: a missing store is not created
         data = store.load_experiment(name)
         drawn = report_uncertainty.prepare(store, name, data)  # None unless it has assumption draws
+        search = None
+        if data.experiment.get("kind") == "optimise":
+            from sim import report_optimise
+
+            search = report_optimise.load(store, name)
         stored = store.run_details(data.runs["run_id"].tolist())
         database = store.display_url
     complete = data.runs[data.runs["status"] == "complete"] if len(data.runs) else data.runs
@@ -100,7 +106,12 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
         raise ReportError(f"--horizon {h} is outside the runs, which cover quarters 1 to {last}.")
 
     order = [str(s) for s in (data.experiment.get("scenarios") or [])]
-    order += [s for s in pd.unique(data.runs["scenario"]) if s not in order]
+    if search is not None:  # BASE and the designs on the front, not every design tried
+        from sim.report_optimise import front_labels
+
+        order += front_labels(search)
+    else:
+        order += [s for s in pd.unique(data.runs["scenario"]) if s not in order]
     scenario_dicts: dict[str, dict[str, Any]] = {}
     versions: dict[str, str] = {}
     codes: list[str] = []
@@ -122,7 +133,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
         code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
-        provenance=provenance,
+        provenance=provenance, search=search,
     )
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
@@ -173,6 +184,10 @@ def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
                 stem = f"sweep_{name}" + ("" if len(groups) == 1 else f"_{group[0].rsplit('.', 1)[-1]}")
                 plan.append((stem, "Sweep", lambda name=name, group=group: charts.sweep_chart(
                     metrics, data.runs, data.design, name, group, horizon=ctx.horizon, **style)))
+    elif kind == "optimise":
+        from sim.report_optimise import chart_plan
+
+        plan += chart_plan(ctx.search)
     elif kind == "sensitivity":
         sens = data.sensitivity
         for name in [m for m in ctx.metrics if m in set(sens["metric"])] if len(sens) else []:
@@ -252,6 +267,10 @@ def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
             from sim.report_uncertainty import write_tables
 
             write_tables(ctx.uncertainty, put)
+    elif kind == "optimise":
+        from sim.report_optimise import write_tables
+
+        write_tables(ctx.search, put)
     elif kind == "sweep" or kind == "sensitivity":
         put("design_points.csv", _design_summary(ctx), "each design point's parameters and the metrics at the horizon")
     if kind == "sensitivity" and len(data.sensitivity):

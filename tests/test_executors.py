@@ -300,3 +300,20 @@ def test_an_uncertainty_comparison_on_dask_gives_the_serial_results(dask_cluster
     assert dasked.outcome.computed == 8 and "Dask" in dasked.outcome.executor
     pd.testing.assert_frame_equal(serial.per_draw, dasked.per_draw, check_exact=True)
     pd.testing.assert_frame_equal(serial.uncertainty, dasked.uncertainty, check_exact=True)
+
+
+@pytest.mark.dask
+def test_a_design_search_on_dask_finds_the_serial_front(dask_cluster, tmp_path):
+    from sim.experiment import Session
+
+    common = dict(trials=6, population=3, reps=2, seed=3, overrides=["run.scale=0.02", "run.quarters=6"], name="o")
+    args = ("quality_premium", ["levers.quality_premium.per_head_gbp=0:20",
+                                "levers.quality_premium.distribution=none,contribution"],
+            ["outcome_mean=min", "total_cost_gbp=min"])
+    with Session(f"sqlite:///{tmp_path / 'serial.db'}", workers=1) as session:
+        serial = session.optimise(*args, **common)
+    with Session(f"sqlite:///{tmp_path / 'dask.db'}", scheduler=dask_cluster) as session:
+        dasked = session.optimise(*args, **common)
+    assert "Dask" in dasked.outcome.executor and dasked.outcome.total == 14
+    pd.testing.assert_frame_equal(serial.trials, dasked.trials, check_exact=True)
+    pd.testing.assert_frame_equal(serial.front, dasked.front, check_exact=True)

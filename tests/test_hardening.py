@@ -391,7 +391,7 @@ def no_runs(monkeypatch):
     import sim.runner
     from sim.experiment.session import Session
 
-    monkeypatch.setattr(Session, "_run", _would_run)
+    monkeypatch.setattr(Session, "run_experiment", _would_run)
     monkeypatch.setattr(sim.runner, "run", _would_run)
     monkeypatch.delenv("CRSIM_DB_URL", raising=False)
     monkeypatch.delenv("CRSIM_SCHEDULER_TIMEOUT", raising=False)
@@ -435,6 +435,14 @@ OPTION_VALUES = {
     "--design": st.sampled_from(["grid", "lhs", "sobol", ""]),
     "--method": st.sampled_from(["sobol", "morris", "x"]), "--metric": TEXT, "--scenario": TEXT,
     "--baseline": TEXT, "--snapshots": st.sampled_from(["all", "first", "none", "some"]),
+    "--lever": st.one_of(TEXT, st.builds("{}={}:{}".format, st.sampled_from(PATHS), NUMBERS, NUMBERS),
+                         st.builds("{}={},{}".format, st.sampled_from(PATHS), TEXT, TEXT)),
+    "--objective": st.one_of(TEXT, st.builds("{}={}".format, st.sampled_from(["outcome_mean", "x"]),
+                                             st.sampled_from(["min", "max", "best"]))),
+    "--constraint": st.one_of(TEXT, st.builds("total_cost_gbp{}{}".format, st.sampled_from(["<=", ">=", "<"]),
+                                              NUMBERS)),
+    "--trials": NUMBERS, "--population": NUMBERS, "--robust": st.one_of(TEXT, st.sampled_from(
+        ["mean", "regret", "percentile:10", "percentile:70"])), "--sampler": st.sampled_from(["nsga2", "tpe", "x"]),
 }
 COMMANDS = {
     "run": ["status_quo"], "show": ["status_quo"], "compare": ["status_quo", "delegation"],
@@ -443,6 +451,8 @@ COMMANDS = {
                     "assumptions.leadership.skill_mean=0.3:0.7"],
     "critics": [], "experiments": [], "export": ["small"], "report": ["small"],
     "discover": ["small", "--scenario", "delegation", "--metric", "quality_mean", "--below", "0"],
+    "optimise": ["quality_premium", "--lever", "levers.quality_premium.per_head_gbp=0:20", "--objective",
+                 "outcome_mean=min"],
 }
 
 
@@ -450,7 +460,7 @@ COMMANDS = {
 def command_lines(draw) -> list[str]:
     command = draw(st.sampled_from(sorted(COMMANDS)))
     args = [command, *COMMANDS[command]]
-    if command in ("run", "compare", "sweep", "sensitivity", "critics"):
+    if command in ("run", "compare", "sweep", "sensitivity", "critics", "optimise"):
         args += ["--scale", "0.01", "--quarters", "1"]
     for option in draw(st.lists(st.sampled_from(sorted(OPTION_VALUES)), max_size=4)):
         args += [option, draw(OPTION_VALUES[option])]

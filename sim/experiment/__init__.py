@@ -4,7 +4,8 @@ From Python (each returns DataFrames, and stores every run so that nothing is co
 
 * :class:`Session` — one database and one place to run for several experiments:
   ``with Session(db=..., workers=...) as s: s.compare(...); s.sweep(...); s.sensitivity(...)``;
-* :func:`compare`, :func:`sweep`, :func:`sensitivity` — the same for one experiment, in a session of its own;
+* :func:`compare`, :func:`sweep`, :func:`sensitivity`, :func:`optimise` — the same for one experiment, in a
+  session of its own (:func:`optimise` searches a scenario's levers: :mod:`sim.optimise`);
 * :func:`load_experiment`, :func:`list_experiments` — read what is stored;
 * :func:`summarise` — the paired comparison of a metrics frame.
 
@@ -21,9 +22,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.experiment.api import compare, list_experiments, load_experiment, sensitivity, sweep
+from sim.experiment.api import compare, list_experiments, load_experiment, optimise, sensitivity, sweep
 
-__all__ = ["Session", "compare", "list_experiments", "load_experiment", "sensitivity", "summarise", "sweep"]
+__all__ = ["Session", "compare", "list_experiments", "load_experiment", "optimise", "sensitivity", "summarise",
+           "sweep"]
 
 
 def __getattr__(name: str) -> Any:

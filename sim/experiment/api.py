@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sim.experiment.results import ComparisonResult, DesignResult
     from sim.experiment.running import ProgressReporter
     from sim.experiment.store import ExperimentData
+    from sim.optimise.api import OptimiseResult
     from sim.params import Scenario
 
 
@@ -79,6 +80,29 @@ def sensitivity(
     with Session(db, workers=workers, scheduler=scheduler, progress=progress) as session:
         return session.sensitivity(scenario, vary, method=method, samples=samples, reps=reps, seed=seed,
                                    overrides=overrides, metrics=metrics, name=name, snapshots=snapshots)
+
+
+def optimise(
+    base: str | Scenario, levers: Sequence[str], objectives: Sequence[str], *, constraints: Sequence[str] = (),
+    trials: int = 100, population: int | None = None, sampler: str = "auto", reps: int = 3, seed: int = 1,
+    overrides: Sequence[str] = (), uncertainty: int | None = None, robust: str = "mean",
+    workers: int | None = None, scheduler: str | None = None, db: str | None = None, name: str | None = None,
+    progress: bool | ProgressReporter = False,
+) -> OptimiseResult:
+    """Search BASE's levers for the best trade-offs (see :meth:`Session.optimise
+    <sim.experiment.session.Session.optimise>`), in a session of its own.
+
+    Example:
+        >>> res = optimise("quality_premium", ["levers.quality_premium.per_head_gbp=0:20"],  # doctest: +SKIP
+        ...                ["outcome_mean=min", "total_cost_gbp=min"], trials=50)
+        >>> res.front  # doctest: +SKIP
+    """
+    from sim.experiment.session import Session
+
+    with Session(db, workers=workers, scheduler=scheduler, progress=progress) as session:
+        return session.optimise(base, levers, objectives, constraints=constraints, trials=trials,
+                                population=population, sampler=sampler, reps=reps, seed=seed, overrides=overrides,
+                                uncertainty=uncertainty, robust=robust, name=name)
 
 
 def load_experiment(name: str, db: str | None = None, *, snapshots: bool = True) -> ExperimentData:

@@ -21,8 +21,9 @@ from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.numbers import format_number
 
 
-def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, snapshots_default: str) -> None:
-    """Options every experiment takes: replications, where to run, where to store, what to keep."""
+def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, snapshots_default: str | None) -> None:
+    """Options every experiment takes: replications, where to run, where to store, what to keep (no
+    ``--snapshots`` with ``snapshots_default=None``: a search keeps none)."""
     parser.add_argument("--reps", type=int, default=reps_default,
                         help="replications per scenario or point; replication k uses seed SEED+k "
                              "(default %(default)s)")
@@ -35,9 +36,10 @@ def add_execution_options(parser: argparse.ArgumentParser, reps_default: int, sn
     parser.add_argument("--name", default=None,
                         help="experiment name (default KIND-TIMESTAMP); repeat a command with the same "
                              "name to resume it")
-    parser.add_argument("--snapshots", choices=("all", "first", "none"), default=snapshots_default,
-                        help="which runs store practice snapshots: all, first (replication 0 of each "
-                             "scenario) or none (default %(default)s)")
+    if snapshots_default is not None:
+        parser.add_argument("--snapshots", choices=("all", "first", "none"), default=snapshots_default,
+                            help="which runs store practice snapshots: all, first (replication 0 of each "
+                                 "scenario) or none (default %(default)s)")
     parser.add_argument("--no-progress", dest="progress", action="store_false",
                         help="do not show the progress bar")
 
@@ -113,7 +115,8 @@ def _print_summary(summary: pd.DataFrame, title: str) -> None:
                   "by common random numbers narrowed it).[/dim]")
 
 
-def _print_outcome(outcome: Any) -> None:
+def print_outcome(outcome: Any) -> None:
+    """One line: what was computed and reused, where, how long, and where it is stored."""
     parts = [f"{outcome.computed} runs computed", f"{outcome.reused} reused from the store"]
     if outcome.failed:
         parts.append(f"{outcome.failed} failed")
@@ -165,7 +168,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         )
     out = _write_tables(_out_dir(args, result.name), result.name, {
         "summary.csv": summary, "interval_widths.csv": result.widths, "metrics.csv": result.metrics})
-    _print_outcome(result.outcome)
+    print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] (summary.csv, metrics.csv, interval_widths.csv).")
     if args.report:
         from sim.report import build_report  # the briefing pack, built from what was just stored
@@ -188,7 +191,7 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
 
     out = _out_dir(args, result.name)
     write_outputs(out, write, after=_stored(result.name), owner=result.name)
-    _print_outcome(result.outcome)
+    print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] (uncertainty.csv, drivers.csv, per_draw.csv, draws.csv, "
                   "summary.csv; drivers charts in drivers/). Find where a scenario fails with `run_sim.py "
                   f"discover {result.name} --scenario NAME --metric METRIC --below X`.")
@@ -211,7 +214,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     _print_design_means(result, "sweep")
     out = _write_tables(_out_dir(args, result.name), result.name,
                         {"sweep.csv": result.table, "design.csv": result.design}, index=("design.csv",))
-    _print_outcome(result.outcome)
+    print_outcome(result.outcome)
     console.print(f"Tidy table (one row per run, metrics at the horizon) in [bold]{out / 'sweep.csv'}[/bold].")
     return 0
 
@@ -268,7 +271,7 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
     out = _write_tables(_out_dir(args, result.name), result.name, {
         "sensitivity.csv": indices, "outcomes.csv": result.table, "design.csv": result.design},
         index=("design.csv",))
-    _print_outcome(result.outcome)
+    print_outcome(result.outcome)
     console.print(f"Indices in [bold]{out / 'sensitivity.csv'}[/bold]; runs in outcomes.csv.")
     return 0
 

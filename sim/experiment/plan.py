@@ -158,7 +158,8 @@ MAX_SEED = 2**63 - 1
 MAX_RUNS = 1_000_000
 
 
-def _check_common(reps: int, snapshots: str, base_seed: int = 1) -> None:
+def check_common(reps: int, snapshots: str, base_seed: int = 1) -> None:
+    """Refuse replications, a seed or a snapshot policy no experiment can use (shared by every planner)."""
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
         raise ExperimentError(f"--reps must be a whole number of at least 1, not {reps!r}.")
     if reps > MAX_RUNS:
@@ -185,7 +186,7 @@ def plan_compare(
     Raises:
         ExperimentError: no scenarios, one named twice, a baseline not among them, or bad options.
     """
-    _check_common(reps, snapshots, base_seed)
+    check_common(reps, snapshots, base_seed)
     if not scenarios:
         raise ExperimentError("Give at least one scenario to compare.")
     if len(scenarios) * reps > MAX_RUNS:
@@ -254,7 +255,7 @@ def plan_design(
     Raises:
         DesignError: a varied parameter that may not vary, or a point the scenario schema rejects.
     """
-    _check_common(reps, snapshots, base_seed)
+    check_common(reps, snapshots, base_seed)
     if design.n_points * reps > MAX_RUNS:
         raise DesignError(f"{design.n_points:,} points × {reps} replications is more than the {MAX_RUNS:,} runs "
                           "one experiment may hold.")

@@ -18,14 +18,13 @@ import contextlib
 import itertools
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from sim.experiment.errors import ExecutorError, ExperimentError
 from sim.experiment.executors import Executor
 from sim.experiment.interrupts import deferred_interrupts
-from sim.experiment.plan import Plan
 from sim.experiment.store import ResultStore, RunLink
 from sim.experiment.tasks import RunTask, TaskResult
 from sim.version import MODEL_VERSION, code_version, package_versions
@@ -87,9 +86,41 @@ class NoProgress:
         return None
 
 
+class PlannedExperiment(Protocol):
+    """What :func:`run_plan` needs of a plan: a :class:`~sim.experiment.plan.Plan`, or a search whose runs
+    are decided as it goes (:class:`sim.optimise.search.SearchPlan`)."""
+
+    name: str
+    kind: str
+    baseline: str | None
+    labels: list[str]
+    reps: int
+    base_seed: int
+    options: dict[str, Any]
+
+    @property
+    def n_runs(self) -> int: ...
+
+    @property
+    def definition_hash(self) -> str: ...
+
+    def definition(self) -> dict[str, Any]: ...
+
+    def design_frames(self) -> Any: ...
+
+    def tasks(self) -> Iterator[RunTask]: ...
+
+
+#: Runs a batch of tasks to the end (each stored or linked) before returning.
+RunTasks = Callable[[Iterable[RunTask]], None]
+#: Drives an experiment's runs: given :data:`RunTasks`, the experiment id and the store (to read results
+#: back), runs every task it needs.
+Driver = Callable[[RunTasks, int, ResultStore], None]
+
+
 def run_plan(
-    plan: Plan, store: ResultStore, executor: Executor, *, progress: ProgressReporter | None = None,
-    on_complete: Callable[[int], None] | None = None,
+    plan: PlannedExperiment, store: ResultStore, executor: Executor, *, progress: ProgressReporter | None = None,
+    on_complete: Callable[[int], None] | None = None, driver: Driver | None = None,
 ) -> Outcome:
     """Execute a plan, storing each run as it finishes; see the module docstring for the steps.
 
@@ -100,6 +131,8 @@ def run_plan(
         progress: told of each run done; default nothing is shown.
         on_complete: called with the experiment id once every run is stored, before the experiment is
             marked complete (sensitivity analysis computes its indices here).
+        driver: what decides the runs; default all of ``plan.tasks()`` at once. A search passes its own,
+            which runs a batch, reads the results and proposes the next (:mod:`sim.optimise.search`).
 
     Raises:
         KeyboardInterrupt: after marking the experiment interrupted; finished runs stay stored.
@@ -124,12 +157,20 @@ def run_plan(
         if frames is not None:
             store.save_design(exp_id, *frames)
         reporter.start(plan.name, plan.n_runs)
-        try:
-            for result in executor.map_runs(_pending(plan, store, exp_id, outcome, reporter)):
+        known_id = exp_id
+
+        def run_tasks(tasks: Iterable[RunTask]) -> None:
+            for result in executor.map_runs(_pending(tasks, store, known_id, outcome, reporter)):
                 t0 = time.perf_counter()
-                _store_result(store, exp_id, result, outcome)
+                _store_result(store, known_id, result, outcome)
                 outcome.store_seconds += time.perf_counter() - t0
                 reporter.advance(outcome)
+
+        try:
+            if driver is None:
+                run_tasks(plan.tasks())
+            else:
+                driver(run_tasks, exp_id, store)
         finally:
             reporter.stop()
         if outcome.failed:
@@ -151,10 +192,10 @@ def run_plan(
     return outcome
 
 
-def _pending(plan: Plan, store: ResultStore, exp_id: int, outcome: Outcome,
+def _pending(planned: Iterable[RunTask], store: ResultStore, exp_id: int, outcome: Outcome,
              reporter: ProgressReporter) -> Iterator[RunTask]:
     """The tasks still to compute, a batch at a time; stored runs are linked instead."""
-    tasks = plan.tasks()
+    tasks = iter(planned)
     while batch := list(itertools.islice(tasks, _LOOKUP_BATCH)):
         t0 = time.perf_counter()
         stored = store.find_runs((task.scenario_hash, task.seed) for task in batch)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
@@ -29,10 +29,21 @@ from sim.experiment.results import (
     experiment_data,
     summarise_at,
 )
-from sim.experiment.running import Outcome, ProgressReporter, raise_if_failed, run_plan
+from sim.experiment.running import (
+    Driver,
+    Outcome,
+    PlannedExperiment,
+    ProgressReporter,
+    raise_if_failed,
+    run_plan,
+)
 from sim.experiment.store import ExperimentData, ResultStore
 from sim.metrics import DIRECTED_HEADLINE_METRICS, HEADLINE_METRICS, METRICS_BY_NAME
 from sim.params import Scenario
+
+if TYPE_CHECKING:
+    from sim.optimise.api import OptimiseResult
+    from sim.optimise.spec import Constraint, Lever, Objective, Robustness
 
 #: Called once every run of a design is stored, before the experiment is marked complete; returns indices.
 _Analysis = Callable[[ResultStore, Plan, int], pd.DataFrame]
@@ -125,9 +136,13 @@ class Session:
             return ProgressBar()
         return self.progress or None
 
-    def _run(self, plan: Plan, explicit_name: bool, analyse: _Analysis | None = None
-             ) -> tuple[Outcome, pd.DataFrame]:
-        """Run a plan; return its outcome and what ``analyse`` returned (empty without one)."""
+    def run_experiment(self, plan: PlannedExperiment, explicit_name: bool, analyse: _Analysis | None = None,
+                       driver: Driver | None = None) -> tuple[Outcome, pd.DataFrame]:
+        """Run a plan in this session; return its outcome and what ``analyse`` returned (empty without one).
+
+        Without ``explicit_name`` a name already stored gets a numeric suffix; ``driver`` decides the runs
+        of a search (:func:`~sim.experiment.running.run_plan`).
+        """
         check_not_bootstrapping()
         store, executor = self.store, self.executor
         if not explicit_name:  # two automatic names in one second get a numeric suffix
@@ -140,7 +155,7 @@ class Session:
             if analyse is not None:
                 analysed.append(analyse(store, plan, exp_id))
 
-        outcome = run_plan(plan, store, executor, progress=self._reporter(), on_complete=finish)
+        outcome = run_plan(plan, store, executor, progress=self._reporter(), on_complete=finish, driver=driver)
         raise_if_failed(outcome)
         return outcome, (analysed[0] if analysed else pd.DataFrame())
 
@@ -181,7 +196,7 @@ class Session:
         resolved = [resolve(s, overrides) for s in scenarios]
         plan = plan_compare(resolved, baseline=baseline, reps=reps, base_seed=seed, name=name, snapshots=snapshots)
         quarters = year_quarters(years, min(s.run.quarters for s in resolved))
-        outcome, _ = self._run(plan, name is not None)
+        outcome, _ = self.run_experiment(plan, name is not None)
         data = self.store.load_metrics(outcome.experiment_id).drop(columns=["point_id"])
         summary = summarise_at(data, plan.baseline or plan.labels[0], quarters, order=plan.labels)
         return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), data)
@@ -203,7 +218,7 @@ class Session:
         resolved = [resolve(s, overrides) for s in scenarios]
         plan = plan_uncertainty(resolved, draws, baseline=baseline, reps=reps, base_seed=seed, name=name,
                                 snapshots=snapshots)
-        outcome, _ = self._run(plan, name is not None)
+        outcome, _ = self.run_experiment(plan, name is not None)
         data = load_uncertainty(self.store, plan.name)
         recent = data.last_year  # read once, for the draws' differences and the paired summary alike
         summary = summarise_at(recent, data.baseline, order=plan.labels)
@@ -279,9 +294,44 @@ class Session:
         base = resolve(scenario, overrides)
         the_design = make_design(design, list(specs), samples, seed)
         plan = plan_design(base, the_design, kind=kind, reps=reps, base_seed=seed, name=name, snapshots=snapshots)
-        outcome, indices = self._run(plan, name is not None, analysis)
+        outcome, indices = self.run_experiment(plan, name is not None, analysis)
         table = design_table(self.store, outcome.experiment_id, the_design)
         return DesignResult(plan.name, outcome, the_design.frame(), table, indices)
+
+    def optimise(
+        self, base: str | Scenario, levers: Sequence[str | Lever], objectives: Sequence[str | Objective], *,
+        constraints: Sequence[str | Constraint] = (), trials: int = 100, population: int | None = None,
+        sampler: str = "auto", reps: int = 3, seed: int = 1, overrides: Sequence[str] = (),
+        uncertainty: int | None = None, robust: str | Robustness = "mean", name: str | None = None,
+    ) -> OptimiseResult:
+        """Search BASE's levers for the designs with the best trade-offs between the objectives.
+
+        Every trial is BASE with the levers moved, run on the seeds BASE runs on (``seed + k``), so its
+        differences from BASE and from every other trial are paired. Optuna proposes ``population`` designs
+        at a time (NSGA-II for several objectives, TPE for one); their runs are stored, and the same call
+        again (same ``name``) resumes: the seeded sampler proposes the same designs, whose runs are reused.
+
+        Args:
+            base: the scenario the levers are moved from (name, path or Scenario); ``overrides`` apply.
+            levers: ``"PATH=LOW:HIGH"`` (a number or whole number) or ``"PATH=A,B,C"`` (one of the values).
+            objectives: ``"METRIC=max"`` or ``"METRIC=min"``, read at the horizon.
+            constraints: ``"METRIC<=VALUE"`` or ``">="``; a signed VALUE (``+0``) is a difference from BASE.
+            trials: designs to evaluate besides BASE.
+            population: designs proposed at a time (fixed, so the result does not depend on the workers);
+                default 16 for NSGA-II, 4 for TPE.
+            sampler: auto (NSGA-II for two or more objectives, TPE for one), nsga2 or tpe.
+            uncertainty: evaluate every design at this many draws of the assumptions (the same draws).
+            robust: with draws, ``mean``, ``percentile:P`` (the worst P% of draws) or ``regret``.
+            reps, seed, name: as for :meth:`compare`.
+
+        Returns:
+            An :class:`~sim.optimise.api.OptimiseResult` with every trial and the Pareto front.
+        """
+        from sim.optimise.api import run_search
+
+        return run_search(self, base, levers, objectives, constraints=constraints, trials=trials,
+                          population=population, sampler=sampler, reps=reps, seed=seed, overrides=overrides,
+                          uncertainty=uncertainty, robust=robust, name=name)
 
     # ------------------------------------------------------------------------------ reading
 

@@ -196,18 +196,21 @@ class StoreReader(Database):
 
     def iter_metrics(
         self, experiment_id: int, *, quarters: Sequence[int] | None = None,
-        metrics: Sequence[str] | None = None, runs_per_chunk: int = 500,
+        metrics: Sequence[str] | None = None, runs_per_chunk: int = 500, scenarios: Sequence[str] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """The experiment's quarterly metrics, wide, a chunk of runs at a time (memory stays bounded).
 
         Each frame has ``run_id, scenario, point_id, replication, seed, quarter, time_years,
         financial_year`` and one column per stored metric (or per one of ``metrics``), in alphabetical
         order as in every earlier version of the store (:meth:`load_metrics` puts them in registry order).
+        With ``scenarios``, only the runs stored under those labels (a search reads each batch's trials).
         """
         names = sorted(self._metric_columns if metrics is None
                        else {m for m in metrics if m in self._metric_columns})
         table = sa.table("run_metrics", *(sa.column(c) for c in (*CALENDAR_COLUMNS, *names)))
         links = self.load_runs(experiment_id)
+        if scenarios is not None:
+            links = links[links["scenario"].isin(list(scenarios))]
         run_ids = sorted(set(links["run_id"].tolist()))
         for chunk in chunks(run_ids, runs_per_chunk):
             query = (sa.select(*table.c).where(table.c.run_id.in_(chunk))

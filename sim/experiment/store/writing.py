@@ -268,6 +268,21 @@ class StoreWriter(Database):
 
         self._write_retrying(work)
 
+    def add_design_points(self, experiment_id: int, design: pd.DataFrame, sampled: pd.DataFrame) -> None:
+        """Store the points not stored yet: a search proposes its points as it goes, and a resumed search
+        proposes its first points again (they are checked against the stored ones, not stored twice)."""
+
+        def work(conn: Connection) -> None:
+            have = set(conn.execute(sa.select(design_points.c.point_id).distinct()
+                                    .where(design_points.c.experiment_id == experiment_id)).scalars())
+            rows = [{"experiment_id": experiment_id, "point_id": int(pid), "parameter": param,
+                     "value": float(design.at[pid, param]), "sampled": float(sampled.at[pid, param])}
+                    for pid in design.index if int(pid) not in have for param in design.columns]
+            for chunk in chunks(rows, 5000):
+                conn.execute(design_points.insert(), chunk)
+
+        self._write_retrying(work)
+
     def save_sensitivity(self, experiment_id: int, indices: pd.DataFrame) -> None:
         """Replace the stored sensitivity indices of an experiment."""
         rows = []
