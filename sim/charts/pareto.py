@@ -30,6 +30,7 @@ class Axis:
     metric: str
     direction: str  # "max" or "min"
     regret: bool = False
+    note: str = ""  # how the draws were summarised, e.g. "worst 10% of draws"
 
     @property
     def higher_is_better(self) -> bool:
@@ -48,7 +49,8 @@ def _label(axis: Axis, unit: style.DisplayUnit, scale: float) -> str:
     spec = metric(axis.metric)
     what = "regret on " if axis.regret else "difference from BASE in "
     england = ", England" if spec.unit == "GBP" and 0 < scale < 1 else ""
-    return f"{what}{spec.label[0].lower() + spec.label[1:]} ({unit.text}{england})"
+    note = f", {axis.note}" if axis.note else ""
+    return f"{what}{spec.label[0].lower() + spec.label[1:]} ({unit.text}{england}{note})"
 
 
 def pareto_chart(trials: pd.DataFrame, axes: Sequence[Axis], *, base: str, scale: float = 1.0,
@@ -93,7 +95,7 @@ def _scatter(done: pd.DataFrame, axes: Sequence[Axis], base: str, scale: float,
         ax.scatter([0], [0], marker="*", s=70, color=style.TEXT, zorder=4)
     ax.set_xlabel(style.wrap_label(_label(axes[0], ux, scale), style.HALF_A4[0] * 0.8, style.FONT["label"]),
                   fontsize=style.FONT["label"])
-    ax.set_ylabel(style.wrap_label(_label(axes[1], uy, scale), style.HALF_A4[1] * 0.7, style.FONT["label"]),
+    ax.set_ylabel(style.wrap_label(_label(axes[1], uy, scale), style.HALF_A4[1] * 0.5, style.FONT["label"]),
                   fontsize=style.FONT["label"])
     ax.tick_params(labelsize=style.FONT["tick"])
     ax.grid(True, color=style.LIGHT_GREY, linewidth=0.5)

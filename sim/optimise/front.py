@@ -191,7 +191,9 @@ def front_chart(trials: pd.DataFrame, data: SearchData) -> Any:
     from sim.charts.pareto import Axis, pareto_chart
     from sim.charts.style import Provenance
 
-    axes = [Axis(score_column(o, data.robust), o.metric, o.direction, data.robust.kind == "regret")
+    note = {"mean": "mean over the draws" if data.n_draws > 1 else "", "regret": "largest over the draws",
+            "percentile": f"worst {data.robust.percent or 0:g}% of draws"}[data.robust.kind]
+    axes = [Axis(score_column(o, data.robust), o.metric, o.direction, data.robust.kind == "regret", note)
             for o in data.objectives]
     draws = f"{data.n_draws} draws of the assumptions, {data.robust.describe()}" if data.n_draws > 1 else ""
     provenance = Provenance(scenarios=(data.base,), replications=data.reps, base_seed=data.base_seed,
