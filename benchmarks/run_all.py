@@ -12,7 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_sweep.py", "bench_uncertainty.py",
-              "bench_cli.py")
+              "bench_cli.py", "bench_optimise.py")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -174,6 +174,10 @@ def test_robust_search_prefers_the_design_that_holds_up_when_leaders_are_weak(se
         assert result.front["levers.delegation.mode"].iloc[0] == ("all" if robust == "mean" else "conditional")
     assert scores["mean"]["all"] > scores["mean"]["conditional"] > 0
     assert scores["percentile:10"]["all"] < 0 <= scores["percentile:10"]["conditional"]
+    regret = session.optimise(str(fragile), lever, ["quality_mean=max"], trials=4, population=4, reps=1,
+                              uncertainty=16, robust="regret", overrides=SMALL)
+    assert regret.outcome.computed == 0  # the same designs at the same draws: every run is stored already
+    assert (regret.trials["quality_mean_regret"] >= 0).all() and len(regret.front) == 1
 
 
 # ------------------------------------------------------------------------------------------ resuming
@@ -262,3 +266,42 @@ def test_the_python_shortcut_returns_dataframes(tmp_path):
     assert len(res.front) == 1  # one objective: one best design
     best = res.trials.loc[res.trials["outcome_mean_diff"].idxmin(), "trial"]
     assert res.front["trial"].iloc[0] == best
+
+
+# ------------------------------------------------------------------------------------------ measures and charts
+
+
+def test_robust_measures_read_the_bad_tail_and_regret_against_the_best_at_each_draw():
+    from sim.optimise.measures import objective_measure, regrets
+    from sim.optimise.spec import Objective, Robustness
+
+    base = {"m": np.zeros((10, 1))}
+    steady = {"m": np.full((10, 1), 1.0)}  # +1 at every draw
+    fragile = {"m": np.array([[3.0]] * 8 + [[-2.0]] * 2)}  # better on average, bad in 2 draws of 10
+    up = Objective("m", "max")
+    assert objective_measure(fragile, base, up, Robustness("mean")) > objective_measure(steady, base, up,
+                                                                                        Robustness("mean"))
+    p10 = Robustness("percentile", 10.0)
+    assert objective_measure(fragile, base, up, p10) < 0 < objective_measure(steady, base, up, p10)
+    # minimising, the bad tail is the high one
+    assert objective_measure(fragile, base, Objective("m", "min"), p10) == pytest.approx(3.0)
+    regret = regrets({"base": base, "steady": steady, "fragile": fragile}, [up])
+    assert regret["fragile"] == [pytest.approx(3.0)]  # at the two bad draws steady does 3 better
+    assert regret["steady"] == [pytest.approx(2.0)]  # elsewhere fragile does 2 better
+    assert regret["base"] == [pytest.approx(3.0)]
+
+
+def test_three_objectives_draw_parallel_coordinates_with_money_for_england():
+    from sim.charts.pareto import Axis, pareto_chart
+
+    rng = np.random.default_rng(1)
+    trials = pd.DataFrame({"a": rng.normal(size=12), "b": rng.normal(size=12), "c": rng.normal(size=12) * 1e6,
+                           "complete": True, "feasible": True})
+    trials["on_front"] = pareto_mask(trials[["a", "b", "c"]].to_numpy() * np.array([-1, 1, -1]))
+    axes = [Axis("a", "outcome_mean", "min"), Axis("b", "quality_mean", "max"), Axis("c", "total_cost_gbp", "min")]
+    fig = pareto_chart(trials, axes, base="BASE", scale=0.25)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert len(ticks) == 3 and "England" in ticks[2]
+    assert len(fig.axes[0].lines) >= 12 + 3  # a line per design, and each objective's axis
+    fig2 = pareto_chart(trials, axes[:2], base="BASE")
+    assert "on the front" in [t.get_text() for t in fig2.legends[0].get_texts()]
