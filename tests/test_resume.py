@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -181,3 +182,32 @@ def test_two_processes_write_one_sqlite_file_at_once(tmp_path):
 @pytest.mark.postgres
 def test_two_processes_write_one_postgres_database_at_once(tmp_path, postgres_url):
     _check_concurrent_compares(postgres_url, tmp_path)
+
+
+SEARCH = ("optimise", "status_quo", "--lever", "levers.quality_premium.per_head_gbp=0:20", "--lever",
+          "levers.qof.outcome_weight=0:1", "--objective", "outcome_mean=min", "--objective", "total_cost_gbp=min",
+          "--trials", "24", "--population", "4", "--reps", "2", "--scale", "0.03", "--quarters", str(QUARTERS),
+          "--no-progress", "--workers", "2", "--name", "search")
+
+
+@pytest.mark.slow
+def test_a_search_killed_part_way_resumes_to_the_front_of_an_uninterrupted_one(tmp_path):
+    db_file = tmp_path / "killed.db"
+    url = f"sqlite:///{db_file}"
+    proc = _start((*SEARCH, "--db", url, "--out", str(tmp_path / "killed")), tmp_path)
+    try:
+        stored = _wait_for_runs(proc, db_file, at_least=14)  # BASE and a few trials: mid-search
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    resumed = run_cli(*SEARCH, "--db", url, "--out", str(tmp_path / "resumed"), cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    counts = re.search(r"(\d+) runs computed, (\d+) reused", " ".join(resumed.stdout.split()))
+    assert counts is not None and int(counts[2]) >= stored, resumed.stdout[-500:]
+    clean = run_cli(*SEARCH, "--db", f"sqlite:///{tmp_path / 'clean.db'}", "--out", str(tmp_path / "clean"),
+                    cwd=tmp_path)
+    assert clean.returncode == 0, clean.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "resumed" / "pareto.csv"),
+                                  pd.read_csv(tmp_path / "clean" / "pareto.csv"), check_exact=True)

@@ -52,10 +52,6 @@ class Lever:
         return {"path": self.path, "kind": self.kind, "low": self.low, "high": self.high,
                 "choices": list(self.choices)}
 
-    @property
-    def label(self) -> str:
-        return self.path.rsplit(".", 2)[-2] + "." + self.path.rsplit(".", 1)[-1] if "." in self.path else self.path
-
     def encode(self, value: Any) -> float:
         """The value as the design table stores it (a categorical lever: the index of its choice)."""
         return float(self.choices.index(value)) if self.kind == "choice" else float(value)
