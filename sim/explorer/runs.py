@@ -96,10 +96,11 @@ def build_scenario(ref: str, edits: Mapping[str, Any], *, scale: float | None = 
 
 
 def equivalent_command(req: Request) -> str:
-    """The command line that gives the same runs (for the record, and to rerun without the page)."""
-    sets = " ".join(f"--set {p}={_yaml_word(v)}" for p, v in req.edits.items())
-    return (f"python run_sim.py compare {req.baseline} {req.scenario} --reps {req.reps} --scale {req.scale:g} "
-            f"--quarters {req.quarters} --seed {req.seed}" + (f" {sets}" if sets else ""))
+    """The command line that gives the same runs (for the record, and to rerun without the page). ``--set``
+    would change the baseline too, so an edited scenario is named by the file the page saves it to."""
+    other = "EDITED.yaml" if req.edits else req.scenario
+    return (f"python run_sim.py compare {req.baseline} {other} --reps {req.reps} --scale {req.scale:g} "
+            f"--quarters {req.quarters} --seed {req.seed}")
 
 
 def _yaml_word(value: Any) -> str:

@@ -90,5 +90,6 @@ def probability_rows(view: StoredView, metrics: tuple[str, ...] = DIRECTED_HEADL
         spec = METRICS_BY_NAME[str(r.metric)]
         rows.append({"scenario": str(r.scenario), "metric": spec.label,
                      "probability": f"{100 * float(r.probability_better):.0f}%",
-                     "mean": fmt_number(float(r.mean_difference)), "interval": fmt_interval(float(r.low), float(r.high))})
+                     "mean": fmt_number(float(r.mean_difference)),
+                     "interval": fmt_interval(float(r.low), float(r.high))})
     return rows
