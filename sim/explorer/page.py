@@ -137,6 +137,8 @@ def Controls() -> None:
         for control in assumption_controls():
             ControlInput(control, value_of(base, control.path))
     edited = changed(base, edits.value)
+    solara.Text(f"{scale.value:g} of England, {reps.value} replications, {quarters.value} quarters.",
+                classes=["crsim-settings"])
     solara.Text(f"Changed: {', '.join(f'{k}={v}' for k, v in edited.items()) or 'nothing yet'}",
                 classes=["crsim-changed"])
     key = (ref, tuple(sorted(edits.value.items())), scale.value, reps.value, quarters.value)
