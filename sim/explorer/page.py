@@ -186,7 +186,8 @@ def difference_html(rows: list[runs.DifferenceRow], baseline_name: str, scenario
         body.append(f'<tr data-metric="{r.metric}"><td>{html.escape(r.label)}</td><td>{html.escape(r.unit)}</td>'
                     f"<td>{html.escape(r.baseline)}</td><td>{html.escape(r.scenario)}</td>"
                     f"<td{colour}><b>{html.escape(r.difference)}</b>{mark} {html.escape(r.interval)}</td></tr>")
-    return (f'<table id="crsim-differences" data-experiment="{html.escape(experiment)}" '
+    return ("<style>table.crsim-table td, table.crsim-table th {padding: 3px 10px; text-align: left}</style>"
+            f'<table id="crsim-differences" class="crsim-table" data-experiment="{html.escape(experiment)}" '
             'style="border-collapse:collapse;font-size:13px" cellpadding="4">'
             f"<thead>{head}</thead><tbody>{''.join(body)}</tbody></table>"
             "<p style='font-size:12px'>* the paired interval excludes zero; green: an improvement, red: worse.</p>")
@@ -194,8 +195,10 @@ def difference_html(rows: list[runs.DifferenceRow], baseline_name: str, scenario
 
 @solara.component
 def MetricPicker() -> None:
-    names = [m for m, _ in runs.metric_choices()]
-    solara.Select("Metric of the fan chart", values=names, value=metric, classes=["crsim-metric"])
+    by_label = {label: name for name, label in runs.metric_choices()}
+    current = next(label for label, name in by_label.items() if name == metric.value)
+    solara.Select("Measure in the fan chart", values=list(by_label), value=current,
+                  on_value=lambda label: metric.set(by_label[label]), classes=["crsim-metric"])
 
 
 @solara.component
@@ -210,7 +213,7 @@ def RunProgress() -> None:
 
 def _chart(view: runs.RunView, name: str) -> tuple[bytes | None, str]:
     try:
-        return png(runs.fan_figure(view.metrics, name, [view.baseline, view.scenario])), ""
+        return png(runs.fan_figure(view.metrics, name, [view.baseline, view.scenario], view.experiment)), ""
     except SimError as exc:
         return None, str(exc)
 
@@ -277,7 +280,7 @@ def Stored() -> None:
                         f"<td><b>{r['probability']}</b></td><td>{r['mean']} {r['interval']}</td></tr>"
                         for r in stored.probability_rows(view))
         solara.HTML(tag="div", unsafe_innerHTML=(
-            '<table id="crsim-probabilities" cellpadding="4"><thead><tr><th>scenario</th><th>measure</th>'
+            '<table id="crsim-probabilities" class="crsim-table"><thead><tr><th>scenario</th><th>measure</th>'
             "<th>probability of improvement</th><th>mean difference [95% of draws]</th></tr></thead>"
             f"<tbody>{items}</tbody></table>"))
         for name, sentences in view.failures.items():

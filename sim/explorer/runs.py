@@ -18,7 +18,7 @@ import pandas as pd
 import yaml
 from matplotlib.figure import Figure
 
-from sim.charts.style import experiment_style, scenario_colours
+from sim.charts.style import Provenance, experiment_style, scenario_colours
 from sim.charts.timeseries import fan_chart
 from sim.errors import SimError
 from sim.experiment.running import Outcome
@@ -27,6 +27,7 @@ from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.params import Scenario
 from sim.report_text import headline_rows
 from sim.scenario import load_scenario, scenario_hash, shipped_scenarios
+from sim.version import MODEL_VERSION
 
 #: Replications and scale the page offers (a national comparison of a few replications takes seconds).
 REPS_RANGE = (1, 50)
@@ -154,7 +155,9 @@ class Runner:
             session = self.session()
             session.progress = PageProgress(progress) if progress else False
             try:
-                result = session.compare([base, other], reps=req.reps, seed=req.seed, name=name)
+                # No practice snapshots: writing them would double the wait, and a later experiment that
+                # wants them (a briefing pack) recomputes those runs and adds them to the store.
+                result = session.compare([base, other], reps=req.reps, seed=req.seed, name=name, snapshots="none")
             finally:
                 session.progress = False
         out = result.outcome
@@ -176,10 +179,14 @@ def metric_choices() -> list[tuple[str, str]]:
     return [(m, METRICS_BY_NAME[m].label) for m in (*HEADLINE_METRICS, *rest)]
 
 
-def fan_figure(view_metrics: pd.DataFrame, metric: str, order: Sequence[str]) -> Figure:
+def fan_figure(view_metrics: pd.DataFrame, metric: str, order: Sequence[str], experiment: str | None = None) -> Figure:
     """The briefing pack's fan chart of one metric, the baseline first and in its colour."""
     colours = scenario_colours(order)
-    return fan_chart(view_metrics, metric, scenarios=list(order), colours=colours, layout="overlay")
+    scale = float(view_metrics["scale"].iloc[0]) if "scale" in view_metrics and len(view_metrics) else None
+    provenance = Provenance.from_frames(view_metrics, model_version=MODEL_VERSION, experiment=experiment,
+                                        scale=scale)
+    return fan_chart(view_metrics, metric, scenarios=list(order), colours=colours, layout="overlay",
+                     provenance=provenance)
 
 
 def stored_fan_figure(data: Any, metric: str) -> Figure:
