@@ -15,6 +15,7 @@ from helpers import ROOT, run_cli
 from sim.errors import SimError
 from sim.experiment.session import Session
 from sim.explorer import controls, funnel_view, runs, stored
+from sim.report_text import fmt_number
 from sim.runner import run
 from sim.scenario import load_scenario, parameter_spec, scenario_hash
 
@@ -172,6 +173,10 @@ def test_a_stored_uncertainty_comparison_shows_probabilities_and_failure_boxes(s
     rows = stored.probability_rows(view)
     assert {r["scenario"] for r in rows} == {"delegation"}
     assert all(r["probability"].endswith("%") and 0 <= int(r["probability"][:-1]) <= 100 for r in rows)
+    quality = next(r for r in rows if r["metric"] == "Mean clinical quality")
+    assert quality["unit"] == "percentage points of patients"  # the pack's units, not shares
+    raw = view.probabilities.query("scenario == 'delegation' and metric == 'quality_mean'")["mean_difference"]
+    assert quality["mean"] == fmt_number(100 * float(raw.iloc[0]))
     assert set(view.failures) == {"delegation"} and view.failures["delegation"]
     fig = runs.stored_fan_figure(view.data, "quality_mean")
     assert fig.get_label()

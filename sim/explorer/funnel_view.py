@@ -19,6 +19,7 @@ from sim.charts import style
 from sim.charts.funnel import fit_funnel, limits
 from sim.model import CommissioningModel
 from sim.params import Scenario
+from sim.version import MODEL_VERSION
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,7 @@ def funnel_figure(run: RecordedRun, consortium: int, quarter: int) -> Figure:
               Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor="#c0392b",
                      label="challenged this quarter"),
               Line2D([], [], marker="x", linestyle="", color="#111111", label="escalated to the board")]
-    prov = style.Provenance(scenarios=(run.scenario,), replications=1, base_seed=run.seed, scale=run.scale)
+    prov = style.Provenance(scenarios=(run.scenario,), replications=1, base_seed=run.seed, scale=run.scale,
+                            model_version=MODEL_VERSION)
     title = f"Consortium {consortium}: practices on the funnel plot"
     return style.finish_figure(fig, title, subtitle, prov, legend=legend)

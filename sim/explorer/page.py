@@ -37,6 +37,7 @@ last_view: solara.Reactive[runs.RunView | None] = solara.reactive(None)
 save_path = solara.reactive("")
 save_message = solara.reactive("")
 stored_name = solara.reactive("")
+refresh = solara.reactive(0)
 single_run: solara.Reactive[funnel_view.RecordedRun | None] = solara.reactive(None)
 single_consortium = solara.reactive(-1)
 single_quarter = solara.reactive(0)
@@ -245,15 +246,31 @@ def Results() -> None:
 # ------------------------------------------------------------------------------------------- stored
 
 
+def _experiments(key: object) -> tuple[list[str], str]:
+    try:
+        table = stored.experiment_table(RUNNER.session().store)
+    except SimError as exc:
+        return [], str(exc)
+    return ([] if table.empty else [str(n) for n in table["name"]]), ""
+
+
+def _open(name: str) -> tuple[stored.StoredView | None, str]:
+    try:
+        return stored.open_experiment(RUNNER.session().store, name), ""
+    except SimError as exc:
+        return None, str(exc)
+
+
 @solara.component
 def Stored() -> None:
-    try:
-        store = RUNNER.session().store
-        table = stored.experiment_table(store)
-    except SimError as exc:
-        solara.Error(str(exc))
+    # Listed again after each run of the page, and on Refresh (for experiments run from the command line).
+    key = (refresh.value, last_view.value.experiment if last_view.value else "")
+    names, error = solara.use_memo(lambda: _experiments(key), dependencies=[key])
+    solara.Button("Refresh the list", on_click=lambda: refresh.set(refresh.value + 1), text=True,
+                  classes=["crsim-refresh"])
+    if error:
+        solara.Error(error)
         return
-    names = [] if table.empty else [str(n) for n in table["name"]]
     if not names:
         solara.Info("No comparisons are stored yet: run one, or `run_sim.py compare ...`.")
         return
@@ -261,10 +278,9 @@ def Stored() -> None:
                   on_value=stored_name.set, classes=["crsim-stored"])
     if stored_name.value not in names:
         return
-    try:
-        view = stored.open_experiment(store, stored_name.value)
-    except SimError as exc:
-        solara.Error(str(exc))
+    view, error = solara.use_memo(lambda: _open(stored_name.value), dependencies=[stored_name.value, key])
+    if view is None:
+        solara.Error(error)
         return
     MetricPicker()
     try:
@@ -277,10 +293,12 @@ def Stored() -> None:
     if view.n_draws:
         solara.HTML(tag="h3", unsafe_innerHTML=f"Over {view.n_draws} draws of the assumptions")
         items = "".join(f"<tr><td>{html.escape(r['scenario'])}</td><td>{html.escape(r['metric'])}</td>"
-                        f"<td><b>{r['probability']}</b></td><td>{r['mean']} {r['interval']}</td></tr>"
+                        f"<td>{html.escape(r['unit'])}</td><td><b>{r['probability']}</b></td>"
+                        f"<td>{r['mean']} {r['interval']}</td></tr>"
                         for r in stored.probability_rows(view))
         solara.HTML(tag="div", unsafe_innerHTML=(
             '<table id="crsim-probabilities" class="crsim-table"><thead><tr><th>scenario</th><th>measure</th>'
+            "<th>unit</th>"
             "<th>probability of improvement</th><th>mean difference [95% of draws]</th></tr></thead>"
             f"<tbody>{items}</tbody></table>"))
         for name, sentences in view.failures.items():
@@ -296,13 +314,14 @@ def SingleRun() -> None:
     def record() -> None:
         try:
             built = runs.build_scenario(scenario_ref(), edits.value, scale=scale.value, quarters=quarters.value)
-            single_run.value = funnel_view.record_run(built)
+            recorded = funnel_view.record_run(built)
         except SimError as exc:
             single_error.value = str(exc)
             return
         single_error.value = ""
-        single_consortium.value = funnel_view.consortium_sizes(single_run.value)[0][0]
+        single_consortium.value = funnel_view.consortium_sizes(recorded)[0][0]  # the largest
         single_quarter.value = 1
+        single_run.value = recorded
 
     solara.Text("One run of the edited scenario (seed 1) at the chosen scale, stepped quarter by quarter.")
     solara.Button("Run once", on_click=record, classes=["crsim-single-run"])
@@ -322,6 +341,10 @@ def SingleRun() -> None:
         solara.SliderInt("Quarter", value=single_quarter, min=0, max=last)
         solara.Button("quarter ▶", on_click=lambda: single_quarter.set(min(last, single_quarter.value + 1)),
                       classes=["crsim-step"])
+    frame = recorded.frame(single_quarter.value)
+    mine = frame.consortium == single_consortium.value
+    solara.Text(f"Quarter {frame.quarter}: {int(frame.challenged[mine].sum())} challenged, "
+                f"{int(frame.escalated[mine].sum())} escalated.", classes=["crsim-single-caption"])
     fig = funnel_view.funnel_figure(recorded, single_consortium.value, single_quarter.value)
     solara.Image(png(fig), classes=["crsim-funnel"])
 

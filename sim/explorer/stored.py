@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from sim.charts.style import display_unit
 from sim.docs import parameter_label
 from sim.experiment.results import experiment_data
 from sim.experiment.store import ExperimentData, ResultStore
@@ -81,15 +82,18 @@ def failure_boxes(loaded: object, metric: str = "quality_mean") -> dict[str, lis
 
 
 def probability_rows(view: StoredView, metrics: tuple[str, ...] = DIRECTED_HEADLINE_METRICS) -> list[dict[str, str]]:
-    """Per reform and metric: the probability of improvement and the 95% interval of the difference."""
+    """Per reform and metric: the probability of improvement and the difference over the draws (mean and
+    central 95%), in the pack's units (percentage points, GBP million a year...)."""
     table = view.probabilities
     if table.empty:
         return []
     rows = []
     for r in table[table["metric"].isin(metrics)].itertuples(index=False):
         spec = METRICS_BY_NAME[str(r.metric)]
-        rows.append({"scenario": str(r.scenario), "metric": spec.label,
+        unit = display_unit(spec, [r.low, r.high], per_year=True, difference=True)
+        f = unit.factor
+        rows.append({"scenario": str(r.scenario), "metric": spec.label, "unit": unit.text,
                      "probability": f"{100 * float(r.probability_better):.0f}%",
-                     "mean": fmt_number(float(r.mean_difference)),
-                     "interval": fmt_interval(float(r.low), float(r.high))})
+                     "mean": fmt_number(float(r.mean_difference) * f),
+                     "interval": fmt_interval(float(r.low) * f, float(r.high) * f)})
     return rows
