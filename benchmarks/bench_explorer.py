@@ -6,6 +6,7 @@ Three presses, each timed from the click to the moment the page shows the new ex
 1. **cold**: status_quo against quality_premium at GBP 10 a head; the worker pool starts, 10 runs computed.
 2. **fresh**: delegation against quality_premium at GBP 15; the pool is warm, 10 runs computed.
 3. **one side new**: delegation against quality_premium at GBP 20; 5 runs computed, the baseline's 5 reused.
+4. **all reused**: the same again; all 10 runs from the store.
 
 Run: ``python benchmarks/bench_explorer.py`` (``--screenshot docs/explorer.png`` also saves the page after
 the last press; ``--scale`` and ``--reps`` change the comparison). Needs Debian's chromium and chromedriver
@@ -115,7 +116,8 @@ def main() -> int:
         _until(lambda: css(".crsim-run"), 60, "the page")
         type_into(".crsim-scale input", args.scale, f"{float(args.scale):g} of England", ".crsim-settings")
         type_into(".crsim-reps input", args.reps, f"{args.reps} replications", ".crsim-settings")
-        presses = (("cold", None, "10"), ("fresh", "delegation", "15"), ("one side new", None, "20"))
+        presses = (("cold", None, "10"), ("fresh", "delegation", "15"), ("one side new", None, "20"),
+                   ("all reused", None, "20"))
         for label, baseline, premium in presses:
             if baseline:
                 choose_baseline(baseline)
