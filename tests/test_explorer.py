@@ -231,3 +231,14 @@ def test_the_command_line_imports_the_web_framework_only_to_explore():
             "print(any(m.split('.')[0] in ('solara', 'uvicorn') for m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_the_page_keeps_solaras_rules_of_hooks():
+    """Solara checks each component when it is defined; a hook after an early return mixes up a component's
+    state between redraws (a stale chart or table), so the page must define without one such warning."""
+    code = ("import warnings\nwith warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n    import sim.explorer.page\n"
+            "print([str(w.message).splitlines()[0] for w in caught if 'validate_hooks' in w.filename])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

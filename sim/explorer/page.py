@@ -113,8 +113,10 @@ def _load(ref: str) -> tuple[Any, str]:
 
 @solara.component
 def Controls() -> None:
-    ref = scenario_ref()
+    ref = scenario_ref()  # hooks first, before any early return (Solara's rules of hooks)
     base, error = solara.use_memo(lambda: _load(ref), dependencies=[ref])
+    key = (ref, tuple(sorted(edits.value.items())), scale.value, reps.value, quarters.value)
+    problem = solara.use_memo(current_problem, dependencies=[key])
     if base is None:
         solara.Error(error, classes=["crsim-error"])
         solara.InputText("…or a scenario file (path)", value=scenario_file,
@@ -142,8 +144,6 @@ def Controls() -> None:
                 classes=["crsim-settings"])
     solara.Text(f"Changed: {', '.join(f'{k}={v}' for k, v in edited.items()) or 'nothing yet'}",
                 classes=["crsim-changed"])
-    key = (ref, tuple(sorted(edits.value.items())), scale.value, reps.value, quarters.value)
-    problem = solara.use_memo(current_problem, dependencies=[key])
     if problem:
         solara.Error(problem, classes=["crsim-error"])
     with solara.Row():
@@ -226,18 +226,23 @@ def Results() -> None:
     if view is None:
         solara.Info("Choose a baseline and a scenario, change a lever and press Run comparison.")
         return
+    ResultView(view)
+
+
+@solara.component
+def ResultView(view: runs.RunView) -> None:
+    image, error = solara.use_memo(lambda: _chart(view, metric.value), dependencies=[view.experiment, metric.value])
+    table = solara.use_memo(
+        lambda: difference_html(runs.difference_rows(view.summary, view.baseline, view.scenario), view.baseline,
+                                view.scenario, view.experiment), dependencies=[view.experiment])
     solara.Text(f"Experiment {view.experiment}: {view.baseline} and {view.scenario}, "
                 f"{view.computed} runs computed and {view.reused} reused from the store in {view.seconds:.1f} s.",
                 classes=["crsim-result-caption"])
     MetricPicker()
-    image, error = solara.use_memo(lambda: _chart(view, metric.value), dependencies=[view.experiment, metric.value])
     if image is not None:
         solara.Image(image, classes=["crsim-fan"])
     else:
         solara.Error(error)
-    table = solara.use_memo(
-        lambda: difference_html(runs.difference_rows(view.summary, view.baseline, view.scenario), view.baseline,
-                                view.scenario, view.experiment), dependencies=[view.experiment])
     solara.HTML(tag="div", unsafe_innerHTML=table)
     saved = " (EDITED.yaml: the edited scenario, saved with Save YAML)" if "EDITED.yaml" in view.command else ""
     solara.Text(f"Same runs from the command line: {view.command}{saved}", classes=["crsim-command"])
@@ -276,9 +281,13 @@ def Stored() -> None:
         return
     solara.Select("Stored comparison", values=names, value=stored_name if stored_name.value in names else None,
                   on_value=stored_name.set, classes=["crsim-stored"])
-    if stored_name.value not in names:
-        return
-    view, error = solara.use_memo(lambda: _open(stored_name.value), dependencies=[stored_name.value, key])
+    if stored_name.value in names:
+        StoredExperiment(stored_name.value, key)
+
+
+@solara.component
+def StoredExperiment(name: str, key: object) -> None:
+    view, error = solara.use_memo(lambda: _open(name), dependencies=[name, key])
     if view is None:
         solara.Error(error)
         return

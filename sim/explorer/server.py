@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import warnings
 
 from sim.errors import SimError
 
@@ -52,6 +53,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, db: str | None = None, work
     check_address(host, port)
     os.environ["SOLARA_APP"] = PAGE_MODULE
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # Solara warns at every visit that a local http page cannot set a samesite=none cookie; it falls back
+    # to samesite=lax, which is right for a page on this machine, so the warning only buries the address.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https")
     import uvicorn
 
     from sim.explorer import page, runs
