@@ -46,6 +46,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sim.calibration.commands",
     "sim.optimise.commands",
     "sim.report",
+    "sim.explorer.commands",
 )
 
 # The commands each module other than this one registers, with their one-line help, in order. Lets a
@@ -74,6 +75,9 @@ COMMAND_INDEX: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "sim.report": (
         ("report", "write the briefing pack (charts, tables, summary.md, index.html) of a stored experiment"),
+    ),
+    "sim.explorer.commands": (
+        ("explore", "serve the explorer: a local web page to try a reform and see its effect"),
     ),
 }
 
