@@ -31,7 +31,7 @@ import pandas as pd
 
 from sim.errors import SimError
 from sim.outputs import clean_stale_partials
-from sim.report_options import FORMATS, ReportError, parse_formats, parse_metrics
+from sim.report_options import FORMATS, ReportError, parse_formats, parse_material, parse_metrics
 
 __all__ = ["FORMATS", "ReportError", "build_report", "parse_formats", "parse_metrics"]
 
@@ -66,6 +66,16 @@ class ReportContext:
     provenance: Any  # sim.charts.style.Provenance
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparison at the horizon (compare)
     uncertainty: Any = None  # sim.report_uncertainty.Analysis, for a comparison with assumption draws
+    scale: float | None = None  # share of England simulated: money totals are scaled up to England
+    material: dict[str, float] = field(default_factory=dict)  # --material thresholds (registry units)
+    findings: Any = None  # sim.report_findings.KeyFindings, for a comparison
+    regenerate: str = ""  # the command that writes this pack again
+    progress: bool = False  # a progress bar on standard error while drawing
+
+    @property
+    def england(self) -> bool:
+        """Whether the runs simulate a sample of England, so money totals are scaled up."""
+        return self.scale is not None and 0 < self.scale < 1
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -122,13 +132,21 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
         code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
-        provenance=provenance,
+        provenance=provenance, scale=float(scale) if scale is not None else None,
     )
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
     if drawn is not None:
         ctx.uncertainty = report_uncertainty.analyse(drawn, data.metrics, metrics, h, seed=provenance.base_seed)
     return ctx
+
+
+def _findings(ctx: ReportContext) -> Any:
+    from sim.report_findings import build
+
+    baseline = str(ctx.data.experiment.get("baseline") or ctx.scenarios[0])
+    return build(ctx.summary, ctx.scenarios, ctx.metrics, ctx.colours, baseline=baseline, scale=ctx.scale,
+                 material=ctx.material, analysis=ctx.uncertainty, horizon=ctx.horizon)
 
 
 # ------------------------------------------------------------------------------------------ charts
@@ -201,18 +219,26 @@ def _summary(ctx: ReportContext) -> pd.DataFrame:
 
 
 def _write_charts(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> list[ChartFile]:
+    from sim.experiment.progress import Steps
+
     out: list[ChartFile] = []
     (folder / "charts").mkdir()
-    for stem, section, make in _chart_plan(ctx):
-        fig = make()
-        title = str(fig.get_label() or stem)
-        chart = ChartFile(stem, title, section)
-        for fmt in formats:
-            rel = f"charts/{stem}.{fmt}"
-            fig.savefig(folder / rel, format=fmt, dpi=PNG_DPI, metadata=_image_metadata(fmt, title))
-            chart.files[fmt] = rel
-        fig.clear()
-        out.append(chart)
+    plan = _chart_plan(ctx)
+    with Steps(f"Briefing pack {ctx.name}: charts", len(plan), ctx.progress) as steps:
+        for stem, section, make in plan:
+            fig = make()
+            if fig is None:  # nothing to show (a series constant across scenarios and time)
+                steps.advance(stem)
+                continue
+            title = str(fig.get_label() or stem)
+            chart = ChartFile(stem, title, section)
+            for fmt in formats:
+                rel = f"charts/{stem}.{fmt}"
+                fig.savefig(folder / rel, format=fmt, dpi=PNG_DPI, metadata=_image_metadata(fmt, title))
+                chart.files[fmt] = rel
+            fig.clear()
+            out.append(chart)
+            steps.advance(stem)
     return out
 
 
@@ -243,11 +269,14 @@ def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
 
     if kind == "compare":
         summary = ctx.summary
-        put("headline.csv", report_text.headline_frame(summary, ctx.scenarios, ctx.metrics),
-            "the headline table as shown, in display units")
+        put("headline.csv", report_text.headline_frame(
+            summary, ctx.scenarios, ctx.metrics, scale=ctx.scale, material=ctx.material,
+            verdicts=ctx.findings.verdicts if ctx.findings is not None else None),
+            "the headline table as shown, in display units (money for England)")
         put("summary.csv", summary, "every metric at the horizon: means, paired differences, 95% intervals (raw units)")
-        put("money.csv", money_table(data.metrics, horizon=ctx.horizon),
-            "money a year by scenario at the horizon (GBP), mean and 95% interval")
+        put("money.csv", money_table(data.metrics, horizon=ctx.horizon, scale=ctx.scale),
+            "money a year by scenario at the horizon (GBP" + (", scaled up to England" if ctx.england else "")
+            + "), mean and 95% interval")
         if ctx.uncertainty is not None:
             from sim.report_uncertainty import write_tables
 
@@ -302,6 +331,34 @@ def _scenario_table(ctx: ReportContext) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ build
 
 
+def regenerate_command(
+    experiment: str, db_url: str | None, out: Path, formats: Sequence[str], *, metrics: Sequence[str] | None,
+    horizon: int | None, material: dict[str, float],
+) -> str:
+    """The command that writes this pack again, exactly: the same store, folder, formats and options.
+
+    A password in the database URL is masked (it is not written into a page that may be shared).
+    """
+    import shlex
+
+    from sim.experiment.store import mask_url, resolve_url
+
+    words = ["python", "run_sim.py", "report", experiment]
+    if db_url:
+        words += ["--db", mask_url(resolve_url(db_url))]
+    words += ["--out", str(out)]
+    extra = [f for f in formats if f != "png"]
+    if extra:
+        words += ["--formats", ",".join(["png", *extra])]
+    if metrics is not None:
+        words += ["--metrics", ",".join(metrics)]
+    if horizon is not None:
+        words += ["--horizon", str(horizon)]
+    if material:
+        words += ["--material", *(f"{k}={v:g}" for k, v in material.items())]
+    return shlex.join(words)
+
+
 def default_out_dir(experiment: str) -> Path:
     """``results/EXPERIMENT/report``: beside the tables ``compare`` writes, as the README says."""
     from sim.cli_options import RESULTS_DIR
@@ -334,6 +391,8 @@ def build_report(
     *,
     metrics: Sequence[str] | None = None,
     horizon: int | None = None,
+    material: Sequence[str] | dict[str, float] = (),
+    progress: bool = False,
 ) -> Path:
     """Write the briefing pack of a stored experiment and return its folder.
 
@@ -345,6 +404,9 @@ def build_report(
         formats: image formats besides PNG (``svg``, ``pdf``); PNG is always written (at 300 dpi).
         metrics: metrics to chart and tabulate (default the headline metrics).
         horizon: the quarter at which effects are read (default the end of the runs).
+        material: ``METRIC=DELTA`` thresholds (or a dict) replacing the registry's for the verdicts, in
+            the registry's units (money totals: GBP a year for England).
+        progress: print a line per chart as it is drawn (the command line's ``report``).
 
     Raises:
         SimError: an unknown experiment (the message lists the stored ones), one without finished runs,
@@ -356,9 +418,16 @@ def build_report(
     """
     fmts = parse_formats(formats)
     names = parse_metrics(metrics)
+    thresholds = dict(material) if isinstance(material, dict) else parse_material(list(material))
     out = Path(out_dir) if out_dir is not None else default_out_dir(experiment)
     _check_target(out)
     ctx = _load(experiment, db_url, names, horizon)
+    ctx.material = thresholds
+    ctx.progress = progress
+    ctx.regenerate = regenerate_command(experiment, db_url, out, fmts, metrics=None if metrics is None else names,
+                                        horizon=horizon, material=thresholds)
+    if ctx.data.experiment.get("kind") == "compare":
+        ctx.findings = _findings(ctx)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_partials(out)  # left by a report that was killed outright
@@ -417,7 +486,8 @@ def _install(tmp: Path, out: Path) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     db = args.db or os.environ.get("CRSIM_DB_URL") or None  # as the experiment commands do
-    out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon)
+    out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon,
+                       material=args.material, progress=args.progress)
     _announce(out)
     return 0
 
@@ -433,12 +503,17 @@ def add_report_options(parser: argparse.ArgumentParser, *, with_out: bool = True
     """Options shared by ``report`` and ``compare --report``."""
     if with_out:
         parser.add_argument("--out", type=Path, help="folder for the pack (default results/EXPERIMENT/report)")
-    parser.add_argument("--formats", default="png", metavar="LIST",
-                        help="image formats, comma-separated: png (always), svg, pdf (default %(default)s)")
+    parser.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
+                        help="chart formats: png (always), svg, pdf; space- or comma-separated, e.g. "
+                             "--formats png svg or --formats png,svg (default png)")
     parser.add_argument("--metrics", metavar="LIST",
                         help="metrics to chart, comma-separated (default the headline metrics)")
     parser.add_argument("--horizon", type=int, metavar="QUARTER",
                         help="quarter at which effects are read (default the end of the runs)")
+    parser.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
+                        help="the smallest difference that counts as better or worse, in the metric's unit "
+                             "(money: GBP a year for England), replacing sim/metrics.py's, e.g. "
+                             "quality_mean=0.01")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -449,4 +524,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", metavar="URL",
                    help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
     add_report_options(p)
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="do not show the progress bar")
     p.set_defaults(func=_cmd_report)

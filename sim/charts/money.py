@@ -34,11 +34,16 @@ MONEY_METRICS: tuple[str, ...] = (
 
 def money_table(
     metrics: pd.DataFrame, items: Sequence[str] = MONEY_METRICS, horizon: int | None = None,
+    scale: float | None = None,
 ) -> pd.DataFrame:
-    """Yearly money per scenario at the horizon: ``metric, scenario, mean, ci_low, ci_high, n`` in GBP."""
+    """Yearly money per scenario at the horizon: ``metric, scenario, mean, ci_low, ci_high, n`` in GBP
+    (for England when ``scale``, the runs' share of it, is below 1)."""
+    from sim.numbers import england_factor
+
     frames = []
     for name in items:
         values = horizon_values(metrics, name, horizon)
+        values["value"] = values["value"] * england_factor(metric_spec(name), scale)
         table = _summarise(values, ["scenario"])
         table.insert(0, "metric", name)
         frames.append(table)

@@ -18,13 +18,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from sim.metrics import MetricSpec
+from sim.numbers import DisplayUnit as DisplayUnit  # re-exported: the charts' units are the tables'
+from sim.numbers import display_unit as display_unit
+from sim.numbers import money_unit as money_unit
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Black first: the first scenario of an experiment is its baseline, drawn as the reference.
@@ -204,61 +206,7 @@ class Provenance:
 # --------------------------------------------------------------------------------------------- units
 
 
-@dataclass(frozen=True)
-class DisplayUnit:
-    """How a metric's values are shown: multiply by ``factor``, label with ``text``."""
-
-    factor: float
-    text: str
-
-    def apply(self, values: Any) -> Any:
-        return values * self.factor
-
-
-_MONEY_STEPS = ((1e9, "£ billion"), (1e6, "£ million"), (1e3, "£ thousand"), (1.0, "£"))
-
-
-def money_unit(max_abs: float, suffix: str = "") -> DisplayUnit:
-    """Pounds in the largest step (billion, million, thousand) that keeps numbers above one."""
-    for step, word in _MONEY_STEPS:
-        if max_abs >= step:
-            return DisplayUnit(1 / step, f"{word}{suffix}")
-    return DisplayUnit(1.0, f"£{suffix}")
-
-
-def display_unit(
-    spec: MetricSpec, values: Any = None, *, per_year: bool = False, difference: bool = False,
-) -> DisplayUnit:
-    """The unit a metric is shown in, for axis labels and tables.
-
-    Shares become percentages (percentage points for differences) because briefing readers think in
-    per cent; money is shown in the largest step that fits the values; flows say over what period they
-    are counted (a quarter, or a year when summed per financial year).
-
-    Args:
-        spec: the metric.
-        values: the numbers to be shown (to choose £ million or £ billion); optional.
-        per_year: flows summed per financial year (otherwise per quarter).
-        difference: the values are differences between scenarios.
-    """
-    unit = spec.unit
-    period = ""
-    if spec.kind == "flow":
-        period = " a year" if per_year else " a quarter"
-    if unit.startswith("share"):
-        rest = unit.removeprefix("share").strip()
-        word = "percentage points" if difference else "%"
-        text = f"{word} {rest}".strip() if rest else word
-        return DisplayUnit(100.0, text)
-    if unit.startswith("GBP"):
-        rest = unit.removeprefix("GBP").strip()
-        if rest:  # a rate such as "GBP per patient a year": keep pounds
-            return DisplayUnit(1.0, f"£ {rest}")
-        arr = np.asarray(values, dtype=float) if values is not None else np.array([0.0])
-        finite = arr[np.isfinite(arr)]
-        max_abs = float(np.max(np.abs(finite))) if finite.size else 0.0
-        return money_unit(max_abs, period)
-    return DisplayUnit(1.0, f"{unit}{period}")
+# Units come from :mod:`sim.numbers` (shared with the terminal tables); re-exported for the charts.
 
 
 def axis_label(spec: MetricSpec, unit: DisplayUnit, prefix: str = "") -> str:

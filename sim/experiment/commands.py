@@ -135,14 +135,16 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     if args.reps is None:
         args.reps = 1 if args.uncertainty is not None else 10
-    if args.uncertainty is None and args.material:
-        raise ExperimentError("--material applies to an uncertainty comparison: add --uncertainty N.")
+    if args.material and not args.report and args.uncertainty is None:
+        raise ExperimentError("--material applies to the briefing pack (--report) or an uncertainty comparison "
+                              "(--uncertainty N).")
     if args.uncertainty is not None and args.years:
         raise ExperimentError("--years is not available with --uncertainty (draws are read at the horizon).")
     result = compare(
         args.scenarios, baseline=args.baseline, reps=args.reps, seed=args.seed, overrides=run_overrides(args),
         years=args.years or (), workers=args.workers, scheduler=args.scheduler, db=db_url(args), name=args.name,
-        snapshots=args.snapshots, progress=args.progress, uncertainty=args.uncertainty, material=args.material,
+        snapshots=args.snapshots, progress=args.progress, uncertainty=args.uncertainty,
+        material=_run_material(args) if args.uncertainty is not None else (),
     )
     if args.uncertainty is not None:
         return _finish_uncertain(args, result)
@@ -170,9 +172,23 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.report:
         from sim.report import build_report  # the briefing pack, built from what was just stored
 
-        built = build_report(result.name, db_url(args), out / "report", args.formats)
+        built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
+                             progress=args.progress)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
+
+
+def _run_material(args: argparse.Namespace) -> dict[str, float]:
+    """--material in stored units: a money total is given for England, and the runs hold a sample of it."""
+    from sim.metrics import material_threshold
+    from sim.scenario import load_scenario
+    from sim.uncertainty.summary import parse_material
+
+    given = parse_material(list(args.material))
+    if not given:
+        return {}
+    scale = load_scenario(args.scenarios[0], run_overrides(args)).run.scale
+    return {name: material_threshold(name, scale, given) for name in given}
 
 
 def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
@@ -195,7 +211,8 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
     if args.report:
         from sim.report import build_report
 
-        built = build_report(result.name, db_url(args), out / "report", args.formats)
+        built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
+                             progress=args.progress)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
 
@@ -359,15 +376,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(scrambled Sobol; `run_sim.py params` shows them), paired over draws and seeds "
                         "(--reps then defaults to 1)")
     p.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
-                   help="with --uncertainty: also the probability that the improvement exceeds DELTA "
-                        "(in the metric's unit), e.g. quality_mean=0.01")
+                   help="the smallest difference that matters, in the metric's unit (money: GBP a year for "
+                        "England), e.g. quality_mean=0.01: the pack's verdicts use it (default sim/metrics.py's), "
+                        "and with --uncertainty the probability that the improvement exceeds it")
     p.add_argument("--report", action="store_true", help="also build the briefing pack (sim.report)")
     p.set_defaults(reps=None)  # 10, or 1 with --uncertainty
     next(a for a in p._actions if a.dest == "reps").help = (
         "replications per scenario (per draw with --uncertainty); replication k uses seed SEED+k "
         "(default 10, or 1 with --uncertainty)")
     p.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
-                   help="chart formats of the report with --report: png, svg, pdf (default: png)")
+                   help="chart formats of the report with --report: png (always), svg, pdf; space- or "
+                        "comma-separated, e.g. --formats png svg or --formats png,svg (default png)")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("sweep", help="sweep numeric parameters over a grid or Latin hypercube",
