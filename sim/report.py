@@ -21,7 +21,7 @@ import argparse
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,22 +31,12 @@ import pandas as pd
 
 from sim.errors import SimError
 from sim.outputs import clean_stale_partials
+from sim.report_charts import PNG_DPI, ChartFile
 from sim.report_options import FORMATS, ReportError, parse_formats, parse_material, parse_metrics
 
-__all__ = ["FORMATS", "ReportError", "build_report", "parse_formats", "parse_metrics"]
+__all__ = ["FORMATS", "PNG_DPI", "ChartFile", "ReportError", "build_report", "parse_formats", "parse_metrics"]
 
-PNG_DPI = 300
 MARKER = ".crsim-report"  # marks a folder as a briefing pack that a new one may replace
-
-
-@dataclass
-class ChartFile:
-    """One chart of the pack: where its files are and what it shows."""
-
-    stem: str
-    title: str
-    section: str
-    files: dict[str, str] = field(default_factory=dict)  # format -> path relative to the pack
 
 
 @dataclass
@@ -149,62 +139,7 @@ def _findings(ctx: ReportContext) -> Any:
                  material=ctx.material, analysis=ctx.uncertainty, horizon=ctx.horizon)
 
 
-# ------------------------------------------------------------------------------------------ charts
-
-
-def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
-    """(file stem, section, maker) for every chart relevant to the experiment's kind."""
-    from sim import charts
-
-    data, kind = ctx.data, ctx.data.experiment.get("kind")
-    style = {"colours": ctx.colours, "provenance": ctx.provenance}
-    plan: list[tuple[str, str, Callable[[], Any]]] = []
-    metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
-    if kind == "compare":
-        if ctx.uncertainty is not None:  # the pack leads with how likely each reform is to work
-            from sim.report_uncertainty import chart_plan
-
-            plan += chart_plan(ctx.uncertainty, ctx.provenance)
-        summary = ctx.summary
-        chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
-        for i, chunk in enumerate(chunks, 1):
-            plan.append((f"effects_{i}", "Effects against the baseline",
-                         lambda chunk=chunk: charts.forest_plot(summary, chunk, **style)))
-        for name in ctx.metrics:
-            plan.append((f"fan_{name}", "Over time",
-                         lambda name=name: charts.fan_chart(metrics, name, **style)))
-        plan.append(("money", "Money", lambda: charts.money_chart(metrics, horizon=ctx.horizon, **style)))
-        plan.append(("governance", "Governance activity", lambda: charts.governance_chart(metrics, **style)))
-        snaps = data.snapshots
-        if len(snaps):
-            snaps = snaps[snaps["quarter"] <= ctx.horizon]
-            for measure in ("outcome", "achievement", "prescribing"):
-                plan.append((f"funnel_{measure}", "Practices",
-                             lambda measure=measure: charts.funnel_plot(snaps, measure, **style)))
-            plan.append(("distribution_quality", "Practices",
-                         lambda: charts.quality_distribution(snaps, "quality", **style)))
-    elif kind == "sweep":
-        params = [c for c in data.design.columns if c != "point_id"]
-        groups = [params] if len(params) <= 2 else [[p] for p in params]
-        for name in ctx.metrics:
-            for group in groups:
-                stem = f"sweep_{name}" + ("" if len(groups) == 1 else f"_{group[0].rsplit('.', 1)[-1]}")
-                plan.append((stem, "Sweep", lambda name=name, group=group: charts.sweep_chart(
-                    metrics, data.runs, data.design, name, group, horizon=ctx.horizon, **style)))
-    elif kind == "sensitivity":
-        sens = data.sensitivity
-        for name in [m for m in ctx.metrics if m in set(sens["metric"])] if len(sens) else []:
-            for method in pd.unique(sens.loc[sens["metric"] == name, "method"]):
-                plan.append((f"sensitivity_{name}_{method}", "Sensitivity",
-                             lambda name=name, method=method: charts.sensitivity_chart(
-                                 sens, name, method=str(method), provenance=ctx.provenance)))
-        params = [c for c in data.design.columns if c != "point_id"]
-        for name in ctx.metrics[:4]:
-            for par in params[:6]:
-                plan.append((f"response_{name}_{par.rsplit('.', 1)[-1]}", "Responses",
-                             lambda name=name, par=par: charts.sweep_chart(
-                                 metrics, data.runs, data.design, name, [par], horizon=ctx.horizon, **style)))
-    return plan
+# ------------------------------------------------------------------------------------------ summary
 
 
 def _summary(ctx: ReportContext) -> pd.DataFrame:
@@ -216,38 +151,6 @@ def _summary(ctx: ReportContext) -> pd.DataFrame:
     order = {s: i for i, s in enumerate(ctx.scenarios)}
     return summary.sort_values(["metric", "scenario"], key=lambda col: col.map(order) if col.name == "scenario"
                                else col, kind="stable").reset_index(drop=True)
-
-
-def _write_charts(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> list[ChartFile]:
-    from sim.experiment.progress import Steps
-
-    out: list[ChartFile] = []
-    (folder / "charts").mkdir()
-    plan = _chart_plan(ctx)
-    with Steps(f"Briefing pack {ctx.name}: charts", len(plan), ctx.progress) as steps:
-        for stem, section, make in plan:
-            fig = make()
-            if fig is None:  # nothing to show (a series constant across scenarios and time)
-                steps.advance(stem)
-                continue
-            title = str(fig.get_label() or stem)
-            chart = ChartFile(stem, title, section)
-            for fmt in formats:
-                rel = f"charts/{stem}.{fmt}"
-                fig.savefig(folder / rel, format=fmt, dpi=PNG_DPI, metadata=_image_metadata(fmt, title))
-                chart.files[fmt] = rel
-            fig.clear()
-            out.append(chart)
-            steps.advance(stem)
-    return out
-
-
-def _image_metadata(fmt: str, title: str) -> dict[str, Any]:
-    if fmt == "svg":
-        return {"Title": title, "Date": None}
-    if fmt == "pdf":
-        return {"Title": title, "Creator": "Commissioning Reform Simulator", "CreationDate": None}
-    return {"Title": title, "Software": "Commissioning Reform Simulator"}
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -447,9 +350,10 @@ def _write_pack(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> Non
     import matplotlib
 
     from sim import report_page
+    from sim.report_charts import write_charts
 
     with matplotlib.rc_context({"svg.hashsalt": "crsim"}):  # stable SVG ids between runs
-        chart_files = _write_charts(ctx, folder, formats)
+        chart_files = write_charts(ctx, folder, formats)
     tables = _write_tables(ctx, folder)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = report_page.Page.build(ctx, chart_files, tables, generated, _reference())

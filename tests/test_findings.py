@@ -136,3 +136,19 @@ def test_regenerate_line_reproduces_the_pack(stored: Stored, tmp_path: Path) -> 
         return re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "", text)
 
     assert strip((out / "index.html").read_text(encoding="utf-8")) == strip(first)
+
+
+def test_formats_take_one_syntax_everywhere(stored: Stored, tmp_path: Path) -> None:
+    """`report --formats png svg` as `compare --formats png svg` takes it (and the comma form too)."""
+    proc = run_cli("report", stored.compare, "--db", stored.db, "--out", str(tmp_path / "p"), "--formats", "png",
+                   "svg", "--metrics", "quality_mean", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "p" / "charts" / "fan_quality_mean.svg").is_file()
+
+
+def test_bad_material_is_refused_before_any_work(stored: Stored, tmp_path: Path) -> None:
+    for bad, said in (("quality_mean", "expected METRIC=DELTA"), ("happiness=1", "unknown metric 'happiness'"),
+                      ("achievement_mean=0.01", "has no better direction")):
+        proc = run_cli("report", stored.compare, "--db", stored.db, "--out", str(tmp_path / "p"), "--material", bad)
+        assert proc.returncode == 2 and said in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert not (tmp_path / "p").exists()
