@@ -35,19 +35,27 @@ def chart_plan(ctx: Any) -> list[tuple[str, str, Callable[[], Any]]]:
     style = {"colours": ctx.colours, "provenance": ctx.provenance}
     plan: list[tuple[str, str, Callable[[], Any]]] = []
     metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
+    # A metric that never changes in any run is a setting (consortia delegated under "all"), not a result:
+    # no chart of its own, no panel in the forest plots, no empty sensitivity chart.
+    varying = [m for m in ctx.metrics if not charts.constant(metrics, m)]
     if kind == "compare":
         if ctx.uncertainty is not None:  # the pack leads with how likely each reform is to work
             from sim.report_uncertainty import chart_plan
 
             plan += chart_plan(ctx.uncertainty, ctx.provenance)
         summary = ctx.summary
-        chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
+        baseline = str(data.experiment.get("baseline") or ctx.scenarios[0])
+        per = -(-len(varying) // max(1, -(-len(varying) // 4)))  # at most four a chart, shared evenly
+        chunks = [varying[i:i + per] for i in range(0, len(varying), per)]
         for i, chunk in enumerate(chunks, 1):
+            title = f"Effects against {baseline}: " + _short_list(chunk)
             plan.append((f"effects_{i}", "Effects against the baseline",
-                         lambda chunk=chunk: charts.forest_plot(summary, chunk, **style)))
-        for name in ctx.metrics:
-            plan.append((f"fan_{name}", "Over time",
-                         lambda name=name: charts.fan_chart(metrics, name, **style)))
+                         lambda chunk=chunk, title=title: charts.forest_plot(summary, chunk, title=title, **style)))
+        for name in varying:
+            # Money: the question is what a reform costs or saves, so the paired difference from the baseline.
+            money = charts.metric_spec(name).unit == "GBP" and len(ctx.scenarios) > 1
+            plan.append((f"fan_{name}", "Over time", lambda name=name, money=money: charts.fan_chart(
+                metrics, name, difference=money, **style)))
         plan.append(("money", "Money", lambda: charts.money_chart(metrics, horizon=ctx.horizon, **style)))
         plan.append(("governance", "Governance activity", lambda: charts.governance_chart(metrics, **style)))
         snaps = data.snapshots
@@ -61,25 +69,33 @@ def chart_plan(ctx: Any) -> list[tuple[str, str, Callable[[], Any]]]:
     elif kind == "sweep":
         params = [c for c in data.design.columns if c != "point_id"]
         groups = [params] if len(params) <= 2 else [[p] for p in params]
-        for name in ctx.metrics:
+        for name in varying:
             for group in groups:
                 stem = f"sweep_{name}" + ("" if len(groups) == 1 else f"_{group[0].rsplit('.', 1)[-1]}")
                 plan.append((stem, "Sweep", lambda name=name, group=group: charts.sweep_chart(
                     metrics, data.runs, data.design, name, group, horizon=ctx.horizon, **style)))
     elif kind == "sensitivity":
         sens = data.sensitivity
-        for name in [m for m in ctx.metrics if m in set(sens["metric"])] if len(sens) else []:
+        for name in [m for m in varying if m in set(sens["metric"])] if len(sens) else []:
             for method in pd.unique(sens.loc[sens["metric"] == name, "method"]):
                 plan.append((f"sensitivity_{name}_{method}", "Sensitivity",
                              lambda name=name, method=method: charts.sensitivity_chart(
                                  sens, name, method=str(method), provenance=ctx.provenance)))
         params = [c for c in data.design.columns if c != "point_id"]
-        for name in ctx.metrics[:4]:
+        for name in varying[:4]:
             for par in params[:6]:
                 plan.append((f"response_{name}_{par.rsplit('.', 1)[-1]}", "Responses",
                              lambda name=name, par=par: charts.sweep_chart(
                                  metrics, data.runs, data.design, name, [par], horizon=ctx.horizon, **style)))
     return plan
+
+
+def _short_list(names: Sequence[str]) -> str:
+    from sim.metrics import metric
+
+    labels = [metric(n).label for n in names]
+    labels = [labels[0]] + [lab[:1].lower() + lab[1:] for lab in labels[1:]]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def write_charts(ctx: Any, folder: Path, formats: Sequence[str]) -> list[ChartFile]:

@@ -84,10 +84,12 @@ def forest_plot(
         for y, scen, (mid, lo, hi) in zip(ypos, others, values, strict=True):
             colour = colours[scen]
             if np.isfinite(lo) and np.isfinite(hi):
-                ax.plot([lo, hi], [y, y], color=colour, linewidth=2.0, solid_capstyle="butt", zorder=2)
-                ax.plot([lo, hi], [y, y], linestyle="none", marker="|", markersize=6, color=colour, zorder=2)
-            ax.plot([mid], [y], marker="o", markersize=5.5, color=colour, markeredgecolor="white",
-                    markeredgewidth=0.6, zorder=3)
+                ax.plot([lo, hi], [y, y], color=colour, linewidth=2.4, solid_capstyle="butt", zorder=2)
+                ax.plot([lo, hi], [y, y], linestyle="none", marker="|", markersize=7, markeredgewidth=1.2,
+                        color=colour, zorder=2)
+            # A small dot with a white rim: an interval narrower than it still shows as its two end ticks.
+            ax.plot([mid], [y], marker="o", markersize=3.5, color=colour, markeredgecolor="white",
+                    markeredgewidth=0.5, zorder=3)
         ax.set_yticks(ypos, others)
         ax.tick_params(axis="y", labelleft=i % ncols == 0)
         ax.set_ylim(-1.1, len(others) - 0.4)  # room under the rows for the "better" note

@@ -13,7 +13,6 @@ threads, are freed when dropped, and importing the charts does not change a note
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -211,7 +210,8 @@ class Provenance:
 
 def axis_label(spec: MetricSpec, unit: DisplayUnit, prefix: str = "") -> str:
     """``Label (unit)``, the form every axis takes."""
-    label = f"{prefix}{spec.label[0].lower() + spec.label[1:]}" if prefix else spec.label
+    lowered = spec.label if spec.label[:2].isupper() else spec.label[0].lower() + spec.label[1:]  # "QOF" stays
+    label = f"{prefix}{lowered}" if prefix else spec.label
     return f"{label} ({unit.text})"
 
 
@@ -234,13 +234,30 @@ def new_figure(
     return fig
 
 
-def _chars_per_line(width_in: float, size_pt: float) -> int:
-    # About 0.55 em per character on average for DejaVu Sans.
-    return max(20, int(width_in * 72 / (size_pt * 0.55)))
+def text_width_in(text: str, size_pt: float, bold: bool = False) -> float:
+    """The rendered width of one line of text in inches (DejaVu Sans, as the Agg renderer draws it)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(size=size_pt, weight="bold" if bold else "normal")
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return width / 72
 
 
-def _wrap(text: str, width_in: float, size_pt: float) -> list[str]:
-    return textwrap.wrap(text, _chars_per_line(width_in, size_pt)) or [""]
+def _wrap(text: str, width_in: float, size_pt: float, bold: bool = False) -> list[str]:
+    """Greedy word wrap by measured width, so a line never runs past the figure's edge."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}".strip()
+            if line and text_width_in(trial, size_pt, bold) > width_in:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return lines or [""]
 
 
 def wrap_label(text: str, width_in: float, size_pt: float = FONT["annotation"]) -> str:
@@ -275,7 +292,7 @@ def finish_figure(
     pt = 1 / 72 / height_in  # one point as a fraction of the figure's height
     left = 0.1 / width_in
     y = 1 - 0.08 / height_in
-    for line in _wrap(title, width_in - 0.25, FONT["title"]):
+    for line in _wrap(title, width_in - 0.3, FONT["title"], bold=True):
         fig.text(left, y, line, ha="left", va="top", fontsize=FONT["title"], fontweight="bold", color=TEXT)
         y -= FONT["title"] * 1.25 * pt
     if subtitle:
@@ -288,8 +305,9 @@ def finish_figure(
         ncol = legend_ncol or _legend_columns(labels, width_in - 0.25, FONT["legend"])
         y -= 2 * pt
         leg = fig.legend(
-            handles=list(legend), loc="upper left", bbox_to_anchor=(left * 0.3, y), ncol=ncol, frameon=False,
-            fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.2, borderaxespad=0.0, borderpad=0.2,
+            handles=row_major(list(legend), ncol), loc="upper left", bbox_to_anchor=(left * 0.3, y), ncol=ncol,
+            frameon=False, fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.2, borderaxespad=0.0,
+            borderpad=0.2,
         )
         leg.set_in_layout(False)
         extent = leg.get_window_extent(fig.canvas.get_renderer())
@@ -298,15 +316,32 @@ def finish_figure(
     bottom = 0.0
     if provenance is not None:
         lines = _wrap(provenance.footer_text(), width_in - 0.25, FONT["footer"])
+        step = FONT["footer"] * 1.3 * pt
         yb = 0.05 / height_in
-        for line in reversed(lines):
-            fig.text(left, yb, line, ha="left", va="bottom", fontsize=FONT["footer"], color=MUTED)
-            yb += FONT["footer"] * 1.3 * pt
-        bottom = yb + 2 * pt
+        for k, line in enumerate(lines):  # top line first, so the footer's texts read in order
+            fig.text(left, yb + (len(lines) - 1 - k) * step, line, ha="left", va="bottom", fontsize=FONT["footer"],
+                     color=MUTED)
+        bottom = yb + len(lines) * step + 2 * pt
     engine = fig.get_layout_engine()
     if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0.0, bottom, 1.0, max(0.2, top - bottom)))
     return fig
+
+
+def row_major(items: Sequence[Any], ncol: int) -> list[Any]:
+    """Reorder legend entries so that matplotlib, which fills a legend column by column, shows them in
+    reading order, row by row (the experiment's order, baseline first)."""
+    n = len(items)
+    if ncol <= 1 or n <= ncol:
+        return list(items)
+    rows = -(-n // ncol)
+    grid: list[list[Any]] = [[] for _ in range(ncol)]
+    for i, item in enumerate(items):
+        grid[i % ncol].append(item)
+    out: list[Any] = []
+    for column in grid:
+        out += column
+    return out if all(len(c) in (rows, rows - 1) for c in grid) else list(items)
 
 
 def style_axes(ax: Axes, *, grid_axis: str = "y") -> None:
