@@ -150,7 +150,6 @@ def build(
     """
     judged = [m for m in metrics if METRICS_BY_NAME[m].better and m in set(summary["metric"])]
     table = analysis.table.set_index(["scenario", "metric"]) if analysis is not None else None
-    per_draw = analysis.data.per_draw if analysis is not None else None
     rows = []
     for scen in [s for s in scenarios if s != baseline]:
         row = ScenarioFindings(scen, colours.get(scen, "#777"))
@@ -162,11 +161,7 @@ def build(
                 p = float(r["probability_better"])
                 mean = float(r["mean_difference"])
                 word = verdict(spec.better, mean, threshold, p >= LIKELY or p <= UNLIKELY)
-                diffs = per_draw[(per_draw["scenario"] == scen) & (per_draw["metric"] == name)]["difference"]
-                gain = diffs.to_numpy(float) * (1 if spec.better == "higher" else -1)
-                if word == NO_CHANGE and threshold > 0 and (np.mean(np.abs(gain) >= threshold) >= 0.25):
-                    word = UNSURE  # small on average, but material one way or the other in many draws
-                n = len(gain)
+                n = int(r["n_draws"]) if "n_draws" in r else analysis.n_draws
                 text = (_numbers(spec, mean, float(r["low"]), float(r["high"]), scale)
                         + f"; better in {100 * p:.0f}% of {n} draws")
             else:

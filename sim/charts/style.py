@@ -305,7 +305,7 @@ def finish_figure(
         ncol = legend_ncol or _legend_columns(labels, width_in - 0.25, FONT["legend"])
         y -= 2 * pt
         leg = fig.legend(
-            handles=row_major(list(legend), ncol), loc="upper left", bbox_to_anchor=(left * 0.3, y), ncol=ncol,
+            handles=row_major(list(legend), ncol), loc="upper left", bbox_to_anchor=(left * 0.6, y), ncol=ncol,
             frameon=False, fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.2, borderaxespad=0.0,
             borderpad=0.2,
         )
