@@ -136,7 +136,7 @@ def money_chart(
         unit = style.display_unit(spec, values if not none else [1e6], per_year=True, difference=True)
         shown = unit.apply(values)
         ax.axvline(0, color=style.GREY, linewidth=0.9, zorder=1)
-        for y, scen, (mid, lo, hi) in zip(ypos, others, shown, strict=True):
+        for y, scen, (mid, lo, hi) in zip(ypos, others, shown if not none else [], strict=False):
             if np.isfinite(lo) and np.isfinite(hi):
                 ax.plot([lo, hi], [y, y], color=colours[scen], linewidth=2.4, solid_capstyle="butt", zorder=2)
             ax.plot([mid], [y], marker="o", markersize=3.5, color=colours[scen], markeredgecolor="white",
@@ -152,7 +152,7 @@ def money_chart(
         style.style_axes(ax, grid_axis="x")
         level = levels.loc[(name, base), "mean"] if (name, base) in levels.index else np.nan
         level_unit = style.display_unit(spec, [level], per_year=True)
-        style.panel_title(ax, style.wrap_label(spec.label, style.HALF_A4[0] / ncols - 0.4, style.FONT["label"]))
+        style.panel_title(ax, style.wrap_label(spec.label, style.HALF_A4[0] / ncols - 0.8, style.FONT["label"]))
         ax.set_xlabel(style.wrap_label(f"{unit.text} ({base}: {fmt_quantity(level_unit.apply(level), level_unit)})",
                                        style.HALF_A4[0] / ncols - 0.4), fontsize=style.FONT["annotation"])
     for j in range(n, nrows * ncols):
