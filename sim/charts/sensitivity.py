@@ -86,7 +86,8 @@ def sensitivity_chart(
         handles = [Patch(color=SOBOL_COLOURS["ST"], label="total effect ST (with interactions)"),
                    Patch(color=SOBOL_COLOURS["S1"], label="first-order S1 (alone)")]
         read = ("Bars: index; lines: 95% bootstrap interval. ST much above S1 means the parameter acts through "
-                "interactions.")
+                "interactions. The indices are estimates from a finite sample: one below 0 or above 1 is sampling "
+                "error, about 0 (or 1) within its interval.")
     elif method == "morris":
         require_columns(rows, ["mu_star", "mu_star_conf", "sigma"], "A Morris chart")
         rows = rows.sort_values("mu_star", ascending=False).head(top)

@@ -102,8 +102,12 @@ def print_design_means(result: Any, what: str, limit: int = 25) -> None:
     table.add_column("point", justify="right")
     for p in params:
         table.add_column(p.rsplit(".", 1)[-1], justify="right")
+    from sim.numbers import display_unit, fmt_number
+
+    units = {m: display_unit(METRICS_BY_NAME[m], means[m].to_numpy(float), per_year=True) for m in headline}
     for m in headline:
-        table.add_column(METRICS_BY_NAME[m].label, justify="right")
+        table.add_column(f"{METRICS_BY_NAME[m].label} ({units[m].text})", justify="right")
     for pid, row in means.head(limit).iterrows():
-        table.add_row(str(pid), *(format_number(row[c]) for c in params + headline))
+        table.add_row(str(pid), *(format_number(row[c]) for c in params),
+                      *(fmt_number(units[m].apply(row[m])) for m in headline))
     console.print(table)
