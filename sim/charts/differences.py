@@ -113,6 +113,6 @@ def forest_plot(
         "flows summed over the last four quarters" if kinds == {"flow"} else
         "levels at the last quarter, flows over the last four quarters")
     subtitle = (f"Mean difference from {baseline} at quarter {horizon} (dot) with its 95% confidence interval "
-                f"(line), paired by replication over {reps} replications; {read}.")
+                f"(line), paired run by run (the same seeds, and draws) over {reps} runs per scenario; {read}.")
     prov = provenance or style.Provenance.from_frames(summary, replications=reps)
     return style.finish_figure(fig, title or f"Effect of each scenario against {baseline}", subtitle, prov)
