@@ -160,27 +160,9 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    from sim.docs import parameters_markdown
-    from sim.scenario import parameter_specs
+    from sim.params_table import print_params
 
-    if args.markdown:
-        print(parameters_markdown(), end="")
-        return 0
-    from sim.scenario import load_scenario
-    from sim.uncertainty.distributions import scenario_distributions
-
-    scenario = load_scenario(args.scenario or "status_quo")
-    dists = scenario_distributions(scenario)
-    where = f"scenario {scenario.name}" if args.scenario else "the defaults"
-    table = Table(title=f"Scenario parameters (uncertainty around {where})")
-    for col in ("path", "default", "range", "unit", "uncertainty"):
-        table.add_column(col, overflow="fold")
-    for spec in parameter_specs():
-        rng = f"{spec.low} to {spec.high}" if spec.is_numeric else ", ".join(spec.choices) or "true/false"
-        dist = dists.get(spec.path)
-        table.add_row(spec.path, str(spec.default), rng, spec.unit, dist.describe() if dist else "")
-    console.print(table)
-    return 0
+    return print_params(args.scenario, markdown=args.markdown)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -254,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err_console.print("interrupted: finished runs are kept.")
         return 130
+    except BrokenPipeError:  # the reader went away (`schema | head`): stop quietly, as Unix tools do
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
     except OSError as exc:  # a full disk or a read-only folder met while writing: what and where, no traceback
         where = f" ({exc.filename})" if exc.filename else ""
         err_console.print(f"[bold red]error:[/bold red] {escape(exc.strerror or str(exc))}{escape(where)}.",

@@ -211,6 +211,10 @@ def check_args(args: argparse.Namespace) -> None:
             parse_formats(opt("formats"))
         except SimError as exc:
             raise SimError(f"--formats: {exc}") from None
+    if opt("material"):
+        from sim.report_options import parse_material
+
+        parse_material(opt("material"))
     if opt("metrics") is not None and opt("command") == "report":
         from sim.report_options import parse_metrics
 

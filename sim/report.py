@@ -21,7 +21,7 @@ import argparse
 import json
 import os
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,22 +31,12 @@ import pandas as pd
 
 from sim.errors import SimError
 from sim.outputs import clean_stale_partials
-from sim.report_options import FORMATS, ReportError, parse_formats, parse_metrics
+from sim.report_charts import PNG_DPI, ChartFile
+from sim.report_options import FORMATS, ReportError, parse_formats, parse_material, parse_metrics
 
-__all__ = ["FORMATS", "ReportError", "build_report", "parse_formats", "parse_metrics"]
+__all__ = ["FORMATS", "PNG_DPI", "ChartFile", "ReportError", "build_report", "parse_formats", "parse_metrics"]
 
-PNG_DPI = 300
 MARKER = ".crsim-report"  # marks a folder as a briefing pack that a new one may replace
-
-
-@dataclass
-class ChartFile:
-    """One chart of the pack: where its files are and what it shows."""
-
-    stem: str
-    title: str
-    section: str
-    files: dict[str, str] = field(default_factory=dict)  # format -> path relative to the pack
 
 
 @dataclass
@@ -66,7 +56,17 @@ class ReportContext:
     provenance: Any  # sim.charts.style.Provenance
     summary: pd.DataFrame = field(default_factory=pd.DataFrame)  # paired comparison at the horizon (compare)
     uncertainty: Any = None  # sim.report_uncertainty.Analysis, for a comparison with assumption draws
-    search: Any = None  # sim.optimise.front.SearchData, for a design search
+    search: Any = None  # sim.report_optimise.JudgedSearch, for a design search
+    scale: float | None = None  # share of England simulated: money totals are scaled up to England
+    material: dict[str, float] = field(default_factory=dict)  # --material thresholds (registry units)
+    findings: Any = None  # sim.report_findings.KeyFindings, for a comparison
+    regenerate: str = ""  # the command that writes this pack again
+    progress: bool = False  # a progress bar on standard error while drawing
+
+    @property
+    def england(self) -> bool:
+        """Whether the runs simulate a sample of England, so money totals are scaled up."""
+        return self.scale is not None and 0 < self.scale < 1
 
 
 # ------------------------------------------------------------------------------------------ inputs
@@ -133,7 +133,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
         code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
-        provenance=provenance, search=search,
+        provenance=provenance, scale=float(scale) if scale is not None else None, search=search,
     )
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
@@ -142,66 +142,15 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     return ctx
 
 
-# ------------------------------------------------------------------------------------------ charts
+def _findings(ctx: ReportContext) -> Any:
+    from sim.report_findings import build
+
+    baseline = str(ctx.data.experiment.get("baseline") or ctx.scenarios[0])
+    return build(ctx.summary, ctx.scenarios, ctx.metrics, ctx.colours, baseline=baseline, scale=ctx.scale,
+                 material=ctx.material, analysis=ctx.uncertainty, horizon=ctx.horizon)
 
 
-def _chart_plan(ctx: ReportContext) -> list[tuple[str, str, Callable[[], Any]]]:
-    """(file stem, section, maker) for every chart relevant to the experiment's kind."""
-    from sim import charts
-
-    data, kind = ctx.data, ctx.data.experiment.get("kind")
-    style = {"colours": ctx.colours, "provenance": ctx.provenance}
-    plan: list[tuple[str, str, Callable[[], Any]]] = []
-    metrics = data.metrics[data.metrics["quarter"] <= ctx.horizon]
-    if kind == "compare":
-        if ctx.uncertainty is not None:  # the pack leads with how likely each reform is to work
-            from sim.report_uncertainty import chart_plan
-
-            plan += chart_plan(ctx.uncertainty, ctx.provenance)
-        summary = ctx.summary
-        chunks = [ctx.metrics[i:i + 4] for i in range(0, len(ctx.metrics), 4)]
-        for i, chunk in enumerate(chunks, 1):
-            plan.append((f"effects_{i}", "Effects against the baseline",
-                         lambda chunk=chunk: charts.forest_plot(summary, chunk, **style)))
-        for name in ctx.metrics:
-            plan.append((f"fan_{name}", "Over time",
-                         lambda name=name: charts.fan_chart(metrics, name, **style)))
-        plan.append(("money", "Money", lambda: charts.money_chart(metrics, horizon=ctx.horizon, **style)))
-        plan.append(("governance", "Governance activity", lambda: charts.governance_chart(metrics, **style)))
-        snaps = data.snapshots
-        if len(snaps):
-            snaps = snaps[snaps["quarter"] <= ctx.horizon]
-            for measure in ("outcome", "achievement", "prescribing"):
-                plan.append((f"funnel_{measure}", "Practices",
-                             lambda measure=measure: charts.funnel_plot(snaps, measure, **style)))
-            plan.append(("distribution_quality", "Practices",
-                         lambda: charts.quality_distribution(snaps, "quality", **style)))
-    elif kind == "sweep":
-        params = [c for c in data.design.columns if c != "point_id"]
-        groups = [params] if len(params) <= 2 else [[p] for p in params]
-        for name in ctx.metrics:
-            for group in groups:
-                stem = f"sweep_{name}" + ("" if len(groups) == 1 else f"_{group[0].rsplit('.', 1)[-1]}")
-                plan.append((stem, "Sweep", lambda name=name, group=group: charts.sweep_chart(
-                    metrics, data.runs, data.design, name, group, horizon=ctx.horizon, **style)))
-    elif kind == "optimise":
-        from sim.report_optimise import chart_plan
-
-        plan += chart_plan(ctx.search)
-    elif kind == "sensitivity":
-        sens = data.sensitivity
-        for name in [m for m in ctx.metrics if m in set(sens["metric"])] if len(sens) else []:
-            for method in pd.unique(sens.loc[sens["metric"] == name, "method"]):
-                plan.append((f"sensitivity_{name}_{method}", "Sensitivity",
-                             lambda name=name, method=method: charts.sensitivity_chart(
-                                 sens, name, method=str(method), provenance=ctx.provenance)))
-        params = [c for c in data.design.columns if c != "point_id"]
-        for name in ctx.metrics[:4]:
-            for par in params[:6]:
-                plan.append((f"response_{name}_{par.rsplit('.', 1)[-1]}", "Responses",
-                             lambda name=name, par=par: charts.sweep_chart(
-                                 metrics, data.runs, data.design, name, [par], horizon=ctx.horizon, **style)))
-    return plan
+# ------------------------------------------------------------------------------------------ summary
 
 
 def _summary(ctx: ReportContext) -> pd.DataFrame:
@@ -213,30 +162,6 @@ def _summary(ctx: ReportContext) -> pd.DataFrame:
     order = {s: i for i, s in enumerate(ctx.scenarios)}
     return summary.sort_values(["metric", "scenario"], key=lambda col: col.map(order) if col.name == "scenario"
                                else col, kind="stable").reset_index(drop=True)
-
-
-def _write_charts(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> list[ChartFile]:
-    out: list[ChartFile] = []
-    (folder / "charts").mkdir()
-    for stem, section, make in _chart_plan(ctx):
-        fig = make()
-        title = str(fig.get_label() or stem)
-        chart = ChartFile(stem, title, section)
-        for fmt in formats:
-            rel = f"charts/{stem}.{fmt}"
-            fig.savefig(folder / rel, format=fmt, dpi=PNG_DPI, metadata=_image_metadata(fmt, title))
-            chart.files[fmt] = rel
-        fig.clear()
-        out.append(chart)
-    return out
-
-
-def _image_metadata(fmt: str, title: str) -> dict[str, Any]:
-    if fmt == "svg":
-        return {"Title": title, "Date": None}
-    if fmt == "pdf":
-        return {"Title": title, "Creator": "Commissioning Reform Simulator", "CreationDate": None}
-    return {"Title": title, "Software": "Commissioning Reform Simulator"}
 
 
 # ------------------------------------------------------------------------------------------ tables
@@ -258,11 +183,14 @@ def _write_tables(ctx: ReportContext, folder: Path) -> dict[str, str]:
 
     if kind == "compare":
         summary = ctx.summary
-        put("headline.csv", report_text.headline_frame(summary, ctx.scenarios, ctx.metrics),
-            "the headline table as shown, in display units")
+        put("headline.csv", report_text.headline_frame(
+            summary, ctx.scenarios, ctx.metrics, scale=ctx.scale, material=ctx.material,
+            verdicts=ctx.findings.verdicts if ctx.findings is not None else None),
+            "the headline table as shown, in display units (money for England)")
         put("summary.csv", summary, "every metric at the horizon: means, paired differences, 95% intervals (raw units)")
-        put("money.csv", money_table(data.metrics, horizon=ctx.horizon),
-            "money a year by scenario at the horizon (GBP), mean and 95% interval")
+        put("money.csv", money_table(data.metrics, horizon=ctx.horizon, scale=ctx.scale),
+            "money a year by scenario at the horizon (GBP" + (", scaled up to England" if ctx.england else "")
+            + "), mean and 95% interval")
         if ctx.uncertainty is not None:
             from sim.report_uncertainty import write_tables
 
@@ -321,6 +249,34 @@ def _scenario_table(ctx: ReportContext) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------ build
 
 
+def regenerate_command(
+    experiment: str, db_url: str | None, out: Path, formats: Sequence[str], *, metrics: Sequence[str] | None,
+    horizon: int | None, material: dict[str, float],
+) -> str:
+    """The command that writes this pack again, exactly: the same store, folder, formats and options.
+
+    A password in the database URL is masked (it is not written into a page that may be shared).
+    """
+    import shlex
+
+    from sim.experiment.store import mask_url, resolve_url
+
+    words = ["python", "run_sim.py", "report", experiment]
+    if db_url:
+        words += ["--db", mask_url(resolve_url(db_url))]
+    words += ["--out", str(out)]
+    extra = [f for f in formats if f != "png"]
+    if extra:
+        words += ["--formats", ",".join(["png", *extra])]
+    if metrics is not None:
+        words += ["--metrics", ",".join(metrics)]
+    if horizon is not None:
+        words += ["--horizon", str(horizon)]
+    if material:
+        words += ["--material", *(f"{k}={v:g}" for k, v in material.items())]
+    return shlex.join(words)
+
+
 def default_out_dir(experiment: str) -> Path:
     """``results/EXPERIMENT/report``: beside the tables ``compare`` writes, as the README says."""
     from sim.cli_options import RESULTS_DIR
@@ -353,6 +309,8 @@ def build_report(
     *,
     metrics: Sequence[str] | None = None,
     horizon: int | None = None,
+    material: Sequence[str] | dict[str, float] = (),
+    progress: bool = False,
 ) -> Path:
     """Write the briefing pack of a stored experiment and return its folder.
 
@@ -364,6 +322,9 @@ def build_report(
         formats: image formats besides PNG (``svg``, ``pdf``); PNG is always written (at 300 dpi).
         metrics: metrics to chart and tabulate (default the headline metrics).
         horizon: the quarter at which effects are read (default the end of the runs).
+        material: ``METRIC=DELTA`` thresholds (or a dict) replacing the registry's for the verdicts, in
+            the registry's units (money totals: GBP a year for England).
+        progress: print a line per chart as it is drawn (the command line's ``report``).
 
     Raises:
         SimError: an unknown experiment (the message lists the stored ones), one without finished runs,
@@ -375,9 +336,16 @@ def build_report(
     """
     fmts = parse_formats(formats)
     names = parse_metrics(metrics)
+    thresholds = dict(material) if isinstance(material, dict) else parse_material(list(material))
     out = Path(out_dir) if out_dir is not None else default_out_dir(experiment)
     _check_target(out)
     ctx = _load(experiment, db_url, names, horizon)
+    ctx.material = thresholds
+    ctx.progress = progress
+    ctx.regenerate = regenerate_command(experiment, db_url, out, fmts, metrics=None if metrics is None else names,
+                                        horizon=horizon, material=thresholds)
+    if ctx.data.experiment.get("kind") == "compare":
+        ctx.findings = _findings(ctx)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_partials(out)  # left by a report that was killed outright
@@ -397,9 +365,10 @@ def _write_pack(ctx: ReportContext, folder: Path, formats: Sequence[str]) -> Non
     import matplotlib
 
     from sim import report_page
+    from sim.report_charts import write_charts
 
     with matplotlib.rc_context({"svg.hashsalt": "crsim"}):  # stable SVG ids between runs
-        chart_files = _write_charts(ctx, folder, formats)
+        chart_files = write_charts(ctx, folder, formats)
     tables = _write_tables(ctx, folder)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = report_page.Page.build(ctx, chart_files, tables, generated, _reference())
@@ -436,7 +405,8 @@ def _install(tmp: Path, out: Path) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     db = args.db or os.environ.get("CRSIM_DB_URL") or None  # as the experiment commands do
-    out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon)
+    out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon,
+                       material=args.material, progress=args.progress)
     _announce(out)
     return 0
 
@@ -452,12 +422,17 @@ def add_report_options(parser: argparse.ArgumentParser, *, with_out: bool = True
     """Options shared by ``report`` and ``compare --report``."""
     if with_out:
         parser.add_argument("--out", type=Path, help="folder for the pack (default results/EXPERIMENT/report)")
-    parser.add_argument("--formats", default="png", metavar="LIST",
-                        help="image formats, comma-separated: png (always), svg, pdf (default %(default)s)")
+    parser.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
+                        help="chart formats: png (always), svg, pdf; space- or comma-separated, e.g. "
+                             "--formats png svg or --formats png,svg (default png)")
     parser.add_argument("--metrics", metavar="LIST",
                         help="metrics to chart, comma-separated (default the headline metrics)")
     parser.add_argument("--horizon", type=int, metavar="QUARTER",
                         help="quarter at which effects are read (default the end of the runs)")
+    parser.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
+                        help="the smallest difference that counts as better or worse, in the metric's unit "
+                             "(money: GBP a year for England), replacing sim/metrics.py's, e.g. "
+                             "quality_mean=0.01")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -468,4 +443,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", metavar="URL",
                    help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
     add_report_options(p)
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="do not show the progress bar")
     p.set_defaults(func=_cmd_report)

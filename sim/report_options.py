@@ -45,3 +45,12 @@ def parse_metrics(metrics: str | Sequence[str] | None) -> list[str]:
     for name in items:
         metric(name)  # raises a SimError listing the valid metrics
     return list(dict.fromkeys(items))
+
+
+def parse_material(texts: Sequence[str]) -> dict[str, float]:
+    """``METRIC=DELTA`` thresholds, checked as ``compare --material`` checks them (one syntax)."""
+    if not texts:
+        return {}
+    from sim.uncertainty.summary import parse_material as parse
+
+    return parse(list(texts))

@@ -18,6 +18,7 @@ import pandas as pd
 from sim import report_uncertainty
 from sim.docs import parameter_label
 from sim.metrics import METRICS_BY_NAME
+from sim.report_style import CSS
 from sim.report_text import Change, HeadlineRow, changes, esc, fmt_number, headline_rows
 
 
@@ -50,6 +51,7 @@ class Page:
     model_assumptions: list[str]
     provenance: dict[str, Any] = field(default_factory=dict)
     uncertainty: report_uncertainty.Section | None = None  # leads the page when the runs have assumption draws
+    findings: Any = None  # sim.report_findings.KeyFindings: the box at the top of a comparison's page
 
     # ---------------------------------------------------------------------------------- building
 
@@ -101,12 +103,17 @@ class Page:
         other: pd.DataFrame | None = None
         note = ""
         if kind == "compare":
-            headline = headline_rows(ctx.summary, ctx.scenarios, ctx.metrics)
+            findings = getattr(ctx, "findings", None)
+            headline = headline_rows(ctx.summary, ctx.scenarios, ctx.metrics, scale=ctx.scale, material=ctx.material,
+                                     verdicts=findings.verdicts if findings is not None else None)
             over = "the runs (draws × replications)" if drawn is not None else "replications"
+            england = (f" Money totals are for England: the runs simulate {ctx.scale * 100:g}% of it and are "
+                       f"scaled up by {1 / ctx.scale:g}." if ctx.england else "")
             note = (f"Each cell: mean over {over} [95% confidence interval]. Under each scenario: Δ, the "
-                    f"paired difference from {baseline} [95% interval]; marked better or worse where the interval "
-                    "excludes zero and the metric has a better direction. Shares are in per cent, differences in "
-                    "them in percentage points; money is a year. " + report_uncertainty.interval_note(drawn))
+                    f"paired difference from {baseline} [95% interval], with the verdict of the key findings "
+                    "(better or worse: a material difference, larger than the metric's threshold, that the "
+                    "evidence is sure of). Shares are in per cent, differences in them in percentage points; "
+                    f"money is a year.{england} " + report_uncertainty.interval_note(drawn))
         else:
             other = _other_table(ctx, kind)
             note = ("Sensitivity indices per metric and parameter, largest first, with 95% bootstrap intervals."
@@ -135,7 +142,8 @@ class Page:
             "run_seconds_total": float(pd.to_numeric(complete["elapsed_seconds"], errors="coerce").sum()),
             "scenarios": ctx.scenarios, "baseline": baseline if kind == "compare" else None,
             "options": exp.get("options"), "package_versions": ctx.package_versions,
-            "report_generated": generated, "regenerate": f"python run_sim.py report {ctx.name}",
+            "report_generated": generated, "regenerate": ctx.regenerate or f"python run_sim.py report {ctx.name}",
+            "scale": ctx.scale, "material": ctx.material,
         }
         return cls(
             title=f"Briefing pack: {ctx.name}", question=question, how_read=how_read, warning=warning, kind=kind,
@@ -143,6 +151,7 @@ class Page:
             charts=list(chart_files), tables=dict(tables), run_settings=settings,
             model_assumptions=MODEL_ASSUMPTIONS, provenance=provenance,
             uncertainty=report_uncertainty.section(drawn, ctx.colours) if drawn is not None else None,
+            findings=getattr(ctx, "findings", None),
         )
 
     # ---------------------------------------------------------------------------------- html
@@ -160,8 +169,11 @@ class Page:
         ]
         if self.warning:
             parts.append(f'<p class="warning" role="alert">{esc(self.warning)}</p>')
+        if self.findings:
+            parts.append(self.findings.html())
         lead = f' · <a href="#{report_uncertainty.SECTION_ID}">How likely</a>' if self.uncertainty else ""
-        parts += [f'<nav><a href="#question">Question</a>{lead} · <a href="#scenarios">Scenarios</a> · '
+        first = '<a href="#key-findings">Key findings</a> · ' if self.findings else ""
+        parts += [f'<nav>{first}<a href="#question">Question</a>{lead} · <a href="#scenarios">Scenarios</a> · '
                   '<a href="#headline-results">Headline results</a> · <a href="#charts">Charts</a> · '
                   '<a href="#assumptions">Assumptions</a> · <a href="#provenance">Provenance</a></nav>']
         parts += ['<section id="question"><h2>The question</h2>', f"<p class=\"question\">{esc(self.question)}</p>",
@@ -214,10 +226,8 @@ class Page:
                         continue
                     text = f'<span class="mean">{esc(cell.mean)}</span> <span class="ci">{esc(cell.interval)}</span>'
                     if cell.diff:
-                        cls, word = "ns", ""
-                        if cell.significant:
-                            cls = {True: "better", False: "worse", None: "sig"}[cell.better]
-                            word = {True: " better", False: " worse", None: ""}[cell.better]
+                        cls = {True: "better", False: "worse"}.get(cell.better, "ns")  # type: ignore[arg-type]
+                        word = f" {cell.verdict}" if cell.verdict else ""
                         text += (f'<br><span class="diff {cls}">Δ {esc(cell.diff)} <span class="ci">'
                                  f"{esc(cell.diff_interval)}</span>{esc(word)}</span>")
                     cells.append(f"<td>{text}</td>")
@@ -295,6 +305,7 @@ class Page:
         lines = [f"# {self.title}", ""]
         if self.warning:
             lines += [f"> **Warning:** {self.warning}", ""]
+        lines += self.findings.markdown() if self.findings else []
         lines += ["## The question", "", md_text(self.question), "", self.how_read, ""]
         lines += self.uncertainty.markdown() if self.uncertainty else []
         lines += ["## The scenarios compared" if self.kind == "compare" else "## The scenario", ""]
@@ -324,8 +335,8 @@ class Page:
                         continue
                     text = f"{cell.mean} {cell.interval}"
                     if cell.diff:
-                        mark = "**" if cell.significant else ""
-                        word = {True: " better", False: " worse", None: ""}[cell.better] if cell.significant else ""
+                        mark = "**" if cell.better is not None else ""
+                        word = f" {cell.verdict}" if cell.verdict else ""
                         text += f"<br>Δ {mark}{cell.diff}{mark} {cell.diff_interval}{word}"
                     cells.append(text)
                 unit = row.unit if row.unit == row.diff_unit else f"{row.unit}; Δ in {row.diff_unit}"
@@ -452,47 +463,3 @@ def _cell(value: Any) -> str:
     if isinstance(value, float):
         return fmt_number(value)
     return str(value)
-
-
-CSS = """
-:root { --text: #222; --muted: #555; --rule: #d9d9d9; --better: #005a8c; --worse: #a34400; }
-* { box-sizing: border-box; }
-body { margin: 0; font-family: system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", Arial, sans-serif;
-       color: var(--text); background: #fff; line-height: 1.45; }
-main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 64px; }
-h1 { font-size: 1.7rem; margin: 0 0 4px; }
-h2 { font-size: 1.3rem; margin: 36px 0 10px; padding-bottom: 4px; border-bottom: 2px solid var(--text); }
-h3 { font-size: 1.05rem; margin: 20px 0 6px; }
-p.sub, .small { color: var(--muted); font-size: 0.88rem; }
-p.question { font-size: 1.15rem; font-weight: 600; }
-nav { margin: 14px 0; font-size: 0.95rem; }
-nav a, a { color: #0b5394; }
-.warning { background: #fff4e0; border-left: 5px solid #e69f00; padding: 10px 14px; }
-.swatch { display: inline-block; width: 0.85em; height: 0.85em; margin-right: 0.4em; border-radius: 2px;
-          vertical-align: -0.05em; }
-.tag { font-size: 0.75rem; font-weight: normal; border: 1px solid var(--muted); border-radius: 3px;
-       padding: 0 4px; margin-left: 6px; color: var(--muted); }
-.scenario { border-left: 3px solid var(--rule); padding-left: 12px; margin-bottom: 10px; }
-ul.levers { padding-left: 20px; margin-top: 2px; }
-ul.levers li { margin-bottom: 4px; }
-.table-wrap { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 0.9rem; }
-table.headline { width: 100%; }
-table.headline th, table.headline td { border-bottom: 1px solid var(--rule); padding: 6px 8px; text-align: right;
-                                       vertical-align: top; }
-table.headline th[scope="row"], table.headline thead th:first-child { text-align: left; }
-table.headline thead th { border-bottom: 2px solid var(--text); }
-.mean { font-weight: 600; }
-.ci { color: var(--muted); font-size: 0.82rem; white-space: nowrap; }
-.diff { font-size: 0.85rem; }
-.diff.better { color: var(--better); font-weight: 600; }
-.diff.worse { color: var(--worse); font-weight: 600; }
-.diff.sig { font-weight: 600; }
-table.plain th, table.plain td { text-align: left; padding: 3px 12px 3px 0; vertical-align: top; }
-.charts { display: grid; grid-template-columns: 1fr; gap: 18px; }
-@media (min-width: 1500px) { main { max-width: 1560px; } .charts { grid-template-columns: 1fr 1fr; } }
-figure { margin: 0; }
-figure img { width: 100%; height: auto; border: 1px solid var(--rule); display: block; }
-figcaption { font-size: 0.88rem; margin-top: 4px; }
-@media print { nav { display: none; } figure { break-inside: avoid; } }
-"""

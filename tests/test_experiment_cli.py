@@ -210,7 +210,7 @@ def test_report_hook_calls_build_report(tmp_path, monkeypatch):
 
     calls = []
     fake = types.ModuleType("sim.report")
-    fake.build_report = lambda name, db, out, formats: calls.append((name, db, out, formats)) or out
+    fake.build_report = lambda name, db, out, formats, **options: calls.append((name, db, out, formats)) or out
     fake.register = lambda subparsers: None  # the real module also adds its own commands
     fake.parse_formats = lambda formats: tuple(formats)  # the CLI checks --formats before any run
     monkeypatch.setitem(sys.modules, "sim.report", fake)

@@ -275,6 +275,17 @@ def test_pack_opens_in_headless_chromium(served: str, tmp_path: Path) -> None:
             assert name in header
         errors = [e for e in driver.get_log("browser") if e.get("level") in ("SEVERE", "ERROR")]
         assert errors == [], errors
+        # The answer is on the first screen: the key findings box starts within it.
+        top = driver.execute_script("return document.getElementById('key-findings').getBoundingClientRect().top")
+        assert 0 <= top < 900
+        # Nothing makes the page scroll sideways, on a laptop or a narrow window (wide tables scroll in their box).
+        for width in (1280, 760):
+            driver.set_window_size(width, 1000)
+            wide = driver.execute_script(
+                "const w = document.documentElement.clientWidth; return [document.documentElement.scrollWidth, w,"
+                " Array.from(document.querySelectorAll('main *')).filter(e => e.getBoundingClientRect().right > w + 1"
+                " && !e.closest('.table-wrap')).map(e => e.tagName + '.' + e.className).slice(0, 5)]")
+            assert wide[0] <= wide[1] and wide[2] == [], f"horizontal overflow at {width} px: {wide}"
         height = int(driver.execute_script("return document.body.scrollHeight"))
         driver.set_window_size(1280, min(height, 16000))
         shot = tmp_path / "briefing-pack.png"

@@ -227,3 +227,22 @@ def test_drivers_sentence_names_the_top_assumptions() -> None:
     assert hinges.startswith("The difference delegation makes to mean clinical quality hinges most on ")
     for path in top["parameter"]:
         assert parameter_label(path) in hinges
+
+
+def test_key_findings_agree_with_the_probabilities(pack: Path) -> None:
+    """The box's verdicts use the section's probabilities and limits: better only where P(better) >= 90%,
+    worse only where it is <= 10%; and it says what the intervals cover."""
+    from sim.report_findings import LIKELY, UNLIKELY
+
+    page, summary = _page(pack)
+    assert page.index('id="key-findings"') < page.index('id="how-likely"')
+    assert summary.index("## Key findings") < summary.index("## How likely")
+    headline = pd.read_csv(pack / "tables" / "headline.csv")
+    table = pd.read_csv(pack / "tables" / "uncertainty.csv").set_index(["scenario", "metric"])
+    judged = headline[headline["verdict"].isin(["better", "worse"])]
+    assert len(judged)  # delegation raises quality in these draws
+    for row in judged.itertuples():
+        p = table.loc[(row.scenario, row.metric), "probability_better"]
+        assert (p >= LIKELY) if row.verdict == "better" else (p <= UNLIKELY), (row.scenario, row.metric, p)
+    box = page[page.index('id="key-findings"'):page.index('id="question"')]
+    assert f"of {DRAWS} draws" in box and "declared distributions" in box

@@ -63,7 +63,7 @@ def test_discover_writes_boxes_for_a_stored_experiment(stored):
 @pytest.mark.parametrize(("args", "expected"), [
     (("--uncertainty", "0"), "--uncertainty must be at least 2"),
     (("--uncertainty", "-4"), "--uncertainty must be at least 2"),
-    (("--material", "quality_mean=0.01"), "--material applies to an uncertainty comparison"),
+    (("--material", "quality_mean=0.01"), "--material applies to the briefing pack (--report) or an uncertainty"),
     (("--uncertainty", "4", "--material", "quality_mean"), "expected METRIC=DELTA"),
     (("--uncertainty", "4", "--years", "1"), "--years is not available with --uncertainty"),
 ])

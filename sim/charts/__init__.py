@@ -12,23 +12,25 @@ Example:
     >>> fig.savefig("outcome.png", dpi=300)  # doctest: +SKIP
 """
 
-from sim.charts.data import ChartError
+from sim.charts.data import ChartError, metric_spec
 from sim.charts.differences import forest_plot
 from sim.charts.distributions import quality_distribution
 from sim.charts.funnel import funnel_plot
 from sim.charts.money import money_chart, money_table
 from sim.charts.sensitivity import sensitivity_chart, sweep_chart
 from sim.charts.style import Provenance, experiment_style, scenario_colours
-from sim.charts.timeseries import fan_chart, governance_chart
+from sim.charts.timeseries import constant, fan_chart, governance_chart
 
 __all__ = [
     "ChartError",
     "Provenance",
+    "constant",
     "experiment_style",
     "fan_chart",
     "forest_plot",
     "funnel_plot",
     "governance_chart",
+    "metric_spec",
     "money_chart",
     "money_table",
     "quality_distribution",

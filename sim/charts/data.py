@@ -89,7 +89,7 @@ def yearly_flows(metrics: pd.DataFrame, name: str) -> pd.DataFrame:
         the end of that financial year) and ``value``.
     """
     require_columns(metrics, ["quarter", "financial_year", "time_years"], "a yearly flow")
-    keys = list(dict.fromkeys([*run_key(metrics), *[c for c in RUN_KEYS if c in metrics]]))
+    keys = list(dict.fromkeys([*run_key(metrics), *[c for c in (*RUN_KEYS, "point_id") if c in metrics]]))
     rows = metrics[metrics["quarter"] > 0]
     grouped = rows.groupby([*keys, "financial_year"], sort=False)
     out = grouped.agg(value=(name, "sum"), quarters=("quarter", "size"), year_end=("time_years", "max"))

@@ -84,10 +84,12 @@ def forest_plot(
         for y, scen, (mid, lo, hi) in zip(ypos, others, values, strict=True):
             colour = colours[scen]
             if np.isfinite(lo) and np.isfinite(hi):
-                ax.plot([lo, hi], [y, y], color=colour, linewidth=2.0, solid_capstyle="butt", zorder=2)
-                ax.plot([lo, hi], [y, y], linestyle="none", marker="|", markersize=6, color=colour, zorder=2)
-            ax.plot([mid], [y], marker="o", markersize=5.5, color=colour, markeredgecolor="white",
-                    markeredgewidth=0.6, zorder=3)
+                ax.plot([lo, hi], [y, y], color=colour, linewidth=2.4, solid_capstyle="butt", zorder=2)
+                ax.plot([lo, hi], [y, y], linestyle="none", marker="|", markersize=7, markeredgewidth=1.2,
+                        color=colour, zorder=2)
+            # A small dot with a white rim: an interval narrower than it still shows as its two end ticks.
+            ax.plot([mid], [y], marker="o", markersize=3.5, color=colour, markeredgecolor="white",
+                    markeredgewidth=0.5, zorder=3)
         ax.set_yticks(ypos, others)
         ax.tick_params(axis="y", labelleft=i % ncols == 0)
         ax.set_ylim(-1.1, len(others) - 0.4)  # room under the rows for the "better" note
@@ -111,6 +113,6 @@ def forest_plot(
         "flows summed over the last four quarters" if kinds == {"flow"} else
         "levels at the last quarter, flows over the last four quarters")
     subtitle = (f"Mean difference from {baseline} at quarter {horizon} (dot) with its 95% confidence interval "
-                f"(line), paired by replication over {reps} replications; {read}.")
+                f"(line), paired run by run (the same seeds, and draws) over {reps} runs per scenario; {read}.")
     prov = provenance or style.Provenance.from_frames(summary, replications=reps)
     return style.finish_figure(fig, title or f"Effect of each scenario against {baseline}", subtitle, prov)

@@ -86,7 +86,8 @@ def sensitivity_chart(
         handles = [Patch(color=SOBOL_COLOURS["ST"], label="total effect ST (with interactions)"),
                    Patch(color=SOBOL_COLOURS["S1"], label="first-order S1 (alone)")]
         read = ("Bars: index; lines: 95% bootstrap interval. ST much above S1 means the parameter acts through "
-                "interactions.")
+                "interactions. The indices are estimates from a finite sample: one below 0 or above 1 is sampling "
+                "error, about 0 (or 1) within its interval.")
     elif method == "morris":
         require_columns(rows, ["mu_star", "mu_star_conf", "sigma"], "A Morris chart")
         rows = rows.sort_values("mu_star", ascending=False).head(top)
@@ -125,6 +126,10 @@ def sweep_values(
     values = horizon_values(metrics, metric, horizon)
     values = values.merge(runs[["run_id", "point_id"]], on="run_id", how="inner")
     return values.merge(design, on="point_id", how="inner")
+
+
+MAX_LEVELS = 12  # more distinct values of a parameter than this: a scattered design, not a grid
+BINS = 6
 
 
 def sweep_chart(
@@ -175,20 +180,32 @@ def sweep_chart(
         par = parameters[0]
         colours = style.colours_for(values, colours)
         names = style.ordered(values, colours)
+        # Other parameters vary between the points of a Latin hypercube or Sobol design, so joining the points
+        # in the order of this one draws a zig-zag: there, the line is the mean within bins of this parameter.
+        scattered = values[par].nunique() > MAX_LEVELS
         for scen in names:
             own = values[values["scenario"] == scen]
-            table = summarise_runs(own, [par]).sort_values(par)
             colour = colours[scen]
             ax.scatter(own[par], own["value"], s=6, color=colour, alpha=0.35, linewidths=0)
+            if scattered:
+                bins = pd.qcut(own[par], BINS, duplicates="drop")
+                table = summarise_runs(own.assign(bin=bins), ["bin"])
+                table[par] = own.groupby(bins, observed=True)[par].mean().to_numpy()
+                table = table.sort_values(par)
+            else:
+                table = summarise_runs(own, [par]).sort_values(par)
             if table["ci_low"].notna().any():
                 ax.fill_between(table[par], table["ci_low"], table["ci_high"], color=colour, alpha=0.2, linewidth=0)
             ax.plot(table[par], table["mean"], color=colour, linewidth=1.8, marker="o", markersize=3)
         ax.set_xlabel(parameter_label(par, with_unit=True), fontsize=style.FONT["label"])
-        ax.set_ylabel(style.axis_label(spec, unit), fontsize=style.FONT["label"])
+        ax.set_ylabel(style.wrap_label(style.axis_label(spec, unit), style.HALF_A4[1] - 2.2, style.FONT["label"]),
+                      fontsize=style.FONT["label"])
         style.style_axes(ax)
-        handles = style.scenario_handles(names, colours)
-        subtitle = (f"{spec.label} {read_at}: line = mean over replications ({reps} per point) with 95% "
-                    f"interval; dots = single runs.")
+        handles = style.scenario_handles(names, colours) if len(names) > 1 else []
+        line = (f"line = mean within {BINS} bins of equal size, with 95% interval (the other parameters vary "
+                "between runs)" if scattered else
+                f"line = mean over replications ({reps} per point) with 95% interval")
+        subtitle = f"{spec.label} {read_at}: {line}; dots = single runs."
         what = f"{spec.label} against {parameter_label(par)}"
     else:
         px, py = parameters

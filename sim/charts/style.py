@@ -13,18 +13,19 @@ threads, are freed when dropped, and importing the charts does not change a note
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 
 from sim.metrics import MetricSpec
+from sim.numbers import DisplayUnit as DisplayUnit  # re-exported: the charts' units are the tables'
+from sim.numbers import display_unit as display_unit
+from sim.numbers import money_unit as money_unit
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
 # deficiency. Black first: the first scenario of an experiment is its baseline, drawn as the reference.
@@ -204,66 +205,13 @@ class Provenance:
 # --------------------------------------------------------------------------------------------- units
 
 
-@dataclass(frozen=True)
-class DisplayUnit:
-    """How a metric's values are shown: multiply by ``factor``, label with ``text``."""
-
-    factor: float
-    text: str
-
-    def apply(self, values: Any) -> Any:
-        return values * self.factor
-
-
-_MONEY_STEPS = ((1e9, "£ billion"), (1e6, "£ million"), (1e3, "£ thousand"), (1.0, "£"))
-
-
-def money_unit(max_abs: float, suffix: str = "") -> DisplayUnit:
-    """Pounds in the largest step (billion, million, thousand) that keeps numbers above one."""
-    for step, word in _MONEY_STEPS:
-        if max_abs >= step:
-            return DisplayUnit(1 / step, f"{word}{suffix}")
-    return DisplayUnit(1.0, f"£{suffix}")
-
-
-def display_unit(
-    spec: MetricSpec, values: Any = None, *, per_year: bool = False, difference: bool = False,
-) -> DisplayUnit:
-    """The unit a metric is shown in, for axis labels and tables.
-
-    Shares become percentages (percentage points for differences) because briefing readers think in
-    per cent; money is shown in the largest step that fits the values; flows say over what period they
-    are counted (a quarter, or a year when summed per financial year).
-
-    Args:
-        spec: the metric.
-        values: the numbers to be shown (to choose £ million or £ billion); optional.
-        per_year: flows summed per financial year (otherwise per quarter).
-        difference: the values are differences between scenarios.
-    """
-    unit = spec.unit
-    period = ""
-    if spec.kind == "flow":
-        period = " a year" if per_year else " a quarter"
-    if unit.startswith("share"):
-        rest = unit.removeprefix("share").strip()
-        word = "percentage points" if difference else "%"
-        text = f"{word} {rest}".strip() if rest else word
-        return DisplayUnit(100.0, text)
-    if unit.startswith("GBP"):
-        rest = unit.removeprefix("GBP").strip()
-        if rest:  # a rate such as "GBP per patient a year": keep pounds
-            return DisplayUnit(1.0, f"£ {rest}")
-        arr = np.asarray(values, dtype=float) if values is not None else np.array([0.0])
-        finite = arr[np.isfinite(arr)]
-        max_abs = float(np.max(np.abs(finite))) if finite.size else 0.0
-        return money_unit(max_abs, period)
-    return DisplayUnit(1.0, f"{unit}{period}")
+# Units come from :mod:`sim.numbers` (shared with the terminal tables); re-exported for the charts.
 
 
 def axis_label(spec: MetricSpec, unit: DisplayUnit, prefix: str = "") -> str:
     """``Label (unit)``, the form every axis takes."""
-    label = f"{prefix}{spec.label[0].lower() + spec.label[1:]}" if prefix else spec.label
+    lowered = spec.label if spec.label[:2].isupper() else spec.label[0].lower() + spec.label[1:]  # "QOF" stays
+    label = f"{prefix}{lowered}" if prefix else spec.label
     return f"{label} ({unit.text})"
 
 
@@ -286,13 +234,30 @@ def new_figure(
     return fig
 
 
-def _chars_per_line(width_in: float, size_pt: float) -> int:
-    # About 0.55 em per character on average for DejaVu Sans.
-    return max(20, int(width_in * 72 / (size_pt * 0.55)))
+def text_width_in(text: str, size_pt: float, bold: bool = False) -> float:
+    """The rendered width of one line of text in inches (DejaVu Sans, as the Agg renderer draws it)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(size=size_pt, weight="bold" if bold else "normal")
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return width / 72
 
 
-def _wrap(text: str, width_in: float, size_pt: float) -> list[str]:
-    return textwrap.wrap(text, _chars_per_line(width_in, size_pt)) or [""]
+def _wrap(text: str, width_in: float, size_pt: float, bold: bool = False) -> list[str]:
+    """Greedy word wrap by measured width, so a line never runs past the figure's edge."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}".strip()
+            if line and text_width_in(trial, size_pt, bold) > width_in:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return lines or [""]
 
 
 def wrap_label(text: str, width_in: float, size_pt: float = FONT["annotation"]) -> str:
@@ -327,7 +292,7 @@ def finish_figure(
     pt = 1 / 72 / height_in  # one point as a fraction of the figure's height
     left = 0.1 / width_in
     y = 1 - 0.08 / height_in
-    for line in _wrap(title, width_in - 0.25, FONT["title"]):
+    for line in _wrap(title, width_in - 0.3, FONT["title"], bold=True):
         fig.text(left, y, line, ha="left", va="top", fontsize=FONT["title"], fontweight="bold", color=TEXT)
         y -= FONT["title"] * 1.25 * pt
     if subtitle:
@@ -340,8 +305,9 @@ def finish_figure(
         ncol = legend_ncol or _legend_columns(labels, width_in - 0.25, FONT["legend"])
         y -= 2 * pt
         leg = fig.legend(
-            handles=list(legend), loc="upper left", bbox_to_anchor=(left * 0.3, y), ncol=ncol, frameon=False,
-            fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.2, borderaxespad=0.0, borderpad=0.2,
+            handles=row_major(list(legend), ncol), loc="upper left", bbox_to_anchor=(left * 0.6, y), ncol=ncol,
+            frameon=False, fontsize=FONT["legend"], handlelength=1.6, columnspacing=1.2, borderaxespad=0.0,
+            borderpad=0.2,
         )
         leg.set_in_layout(False)
         extent = leg.get_window_extent(fig.canvas.get_renderer())
@@ -350,15 +316,32 @@ def finish_figure(
     bottom = 0.0
     if provenance is not None:
         lines = _wrap(provenance.footer_text(), width_in - 0.25, FONT["footer"])
+        step = FONT["footer"] * 1.3 * pt
         yb = 0.05 / height_in
-        for line in reversed(lines):
-            fig.text(left, yb, line, ha="left", va="bottom", fontsize=FONT["footer"], color=MUTED)
-            yb += FONT["footer"] * 1.3 * pt
-        bottom = yb + 2 * pt
+        for k, line in enumerate(lines):  # top line first, so the footer's texts read in order
+            fig.text(left, yb + (len(lines) - 1 - k) * step, line, ha="left", va="bottom", fontsize=FONT["footer"],
+                     color=MUTED)
+        bottom = yb + len(lines) * step + 2 * pt
     engine = fig.get_layout_engine()
     if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0.0, bottom, 1.0, max(0.2, top - bottom)))
     return fig
+
+
+def row_major(items: Sequence[Any], ncol: int) -> list[Any]:
+    """Reorder legend entries so that matplotlib, which fills a legend column by column, shows them in
+    reading order, row by row (the experiment's order, baseline first)."""
+    n = len(items)
+    if ncol <= 1 or n <= ncol:
+        return list(items)
+    rows = -(-n // ncol)
+    grid: list[list[Any]] = [[] for _ in range(ncol)]
+    for i, item in enumerate(items):
+        grid[i % ncol].append(item)
+    out: list[Any] = []
+    for column in grid:
+        out += column
+    return out if all(len(c) in (rows, rows - 1) for c in grid) else list(items)
 
 
 def style_axes(ax: Axes, *, grid_axis: str = "y") -> None:

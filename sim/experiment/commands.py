@@ -17,6 +17,10 @@ from rich.table import Table
 
 from sim.cli_options import RESULTS_DIR, add_db_option, add_run_options, console, db_url, run_overrides
 from sim.experiment.errors import ExperimentError
+from sim.experiment.printing import pm as _pm
+from sim.experiment.printing import print_design_means as _print_design_means
+from sim.experiment.printing import print_outcome
+from sim.experiment.printing import print_summary as _print_summary
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.numbers import format_number
 
@@ -65,70 +69,6 @@ def _stored(name: str) -> str:
             f"recomputing them, and `run_sim.py export {name}` writes everything stored.")
 
 
-# ------------------------------------------------------------------------------------------ printing
-
-
-def _pm(value: float, conf: float) -> str:
-    """``value ± conf``, or a dash for an index that does not exist (the metric never varied)."""
-    if value is None or not np.isfinite(value):
-        return "–"
-    return f"{format_number(value)} ± {format_number(conf)}"
-
-
-def _interval(lo: float, hi: float) -> str:
-    return f"[{format_number(lo)}, {format_number(hi)}]"
-
-
-def _unit(name: str) -> str:
-    spec = METRICS_BY_NAME[name]
-    return f"{spec.unit} a year" if spec.kind == "flow" else spec.unit
-
-
-def _print_summary(summary: pd.DataFrame, title: str) -> None:
-    """One block per headline metric: each scenario's mean, and its paired difference from the baseline."""
-    table = Table(title=title, title_justify="left")
-    table.add_column("scenario", overflow="fold")
-    table.add_column("mean [95% CI]", justify="right")
-    table.add_column("difference [paired CI]", justify="right")
-    table.add_column("unpaired 95% CI", justify="right")
-    table.add_column("width ratio", justify="right")
-    for name in [m for m in HEADLINE_METRICS if m in set(summary["metric"])]:
-        table.add_row(f"[bold]{METRICS_BY_NAME[name].label}[/bold] [dim]({_unit(name)})[/dim]", end_section=False)
-        for row in summary[summary["metric"] == name].itertuples():
-            if row.scenario == row.baseline:
-                table.add_row(f"  {row.scenario}", f"{format_number(row.mean)} {_interval(row.ci_low, row.ci_high)}",
-                              "baseline", "", "")
-                continue
-            width_u = row.unpaired_ci_high - row.unpaired_ci_low
-            width_p = row.diff_ci_high - row.diff_ci_low
-            ratio = width_p / width_u if np.isfinite(width_u) and width_u > 0 else np.nan
-            mark = "[bold]*[/bold] " if row.significant else ""
-            table.add_row(
-                f"  {row.scenario}", f"{format_number(row.mean)} {_interval(row.ci_low, row.ci_high)}",
-                f"{mark}{format_number(row.diff_mean)} {_interval(row.diff_ci_low, row.diff_ci_high)}",
-                _interval(row.unpaired_ci_low, row.unpaired_ci_high),
-                f"{ratio:.2f}" if np.isfinite(ratio) else "–",
-            )
-        table.add_section()
-    console.print(table)
-    console.print("[dim]width ratio = paired interval width / unpaired interval width (below 1: pairing "
-                  "by common random numbers narrowed it).[/dim]")
-
-
-def print_outcome(outcome: Any) -> None:
-    """One line: what was computed and reused, where, how long, and where it is stored."""
-    parts = [f"{outcome.computed} runs computed", f"{outcome.reused} reused from the store"]
-    if outcome.failed:
-        parts.append(f"{outcome.failed} failed")
-    share = outcome.store_share
-    console.print(
-        f"[bold]{outcome.name}[/bold] ({outcome.kind}, {outcome.status}): {', '.join(parts)} on "
-        f"{outcome.executor} in {outcome.elapsed_seconds:.1f} s"
-        + (f" ({share:.0%} of it writing to the database)" if np.isfinite(share) else "")
-        + f". Stored in {outcome.database}."
-    )
-
-
 # ------------------------------------------------------------------------------------------ commands
 
 
@@ -138,18 +78,21 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     if args.reps is None:
         args.reps = 1 if args.uncertainty is not None else 10
-    if args.uncertainty is None and args.material:
-        raise ExperimentError("--material applies to an uncertainty comparison: add --uncertainty N.")
+    if args.material and not args.report and args.uncertainty is None:
+        raise ExperimentError("--material applies to the briefing pack (--report) or an uncertainty comparison "
+                              "(--uncertainty N).")
     if args.uncertainty is not None and args.years:
         raise ExperimentError("--years is not available with --uncertainty (draws are read at the horizon).")
     result = compare(
         args.scenarios, baseline=args.baseline, reps=args.reps, seed=args.seed, overrides=run_overrides(args),
         years=args.years or (), workers=args.workers, scheduler=args.scheduler, db=db_url(args), name=args.name,
-        snapshots=args.snapshots, progress=args.progress, uncertainty=args.uncertainty, material=args.material,
+        snapshots=args.snapshots, progress=args.progress, uncertainty=args.uncertainty,
+        material=_run_material(args) if args.uncertainty is not None else (),
     )
     if args.uncertainty is not None:
         return _finish_uncertain(args, result)
     summary = result.summary
+    scale = _scale(args)
     horizon = int(summary["quarter"].max())
     for quarter in [horizon, *sorted(q for q in summary["quarter"].unique() if q != horizon)]:
         part = summary[summary["quarter"] == quarter]
@@ -157,7 +100,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             part,
             f"{result.name}: mean over {args.reps} replications at quarter {quarter} "
             f"(year {quarter / 4:g}); difference from {part['baseline'].iloc[0]} "
-            "([bold]*[/bold] = paired 95% CI excludes zero)",
+            "([bold]*[/bold] = paired 95% CI excludes zero)", scale,
         )
     at_horizon = summary[summary["quarter"] == horizon]
     ratio = median_width_ratio(at_horizon, HEADLINE_METRICS)
@@ -173,9 +116,29 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.report:
         from sim.report import build_report  # the briefing pack, built from what was just stored
 
-        built = build_report(result.name, db_url(args), out / "report", args.formats)
+        built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
+                             progress=args.progress)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
+
+
+def _run_material(args: argparse.Namespace) -> dict[str, float]:
+    """--material in stored units: a money total is given for England, and the runs hold a sample of it."""
+    from sim.metrics import material_threshold
+    from sim.uncertainty.summary import parse_material
+
+    given = parse_material(list(args.material))
+    if not given:
+        return {}
+    scale = _scale(args)
+    return {name: material_threshold(name, scale, given) for name in given}
+
+
+def _scale(args: argparse.Namespace) -> float:
+    """The share of England the compared scenarios simulate (the first's; a comparison shares its scale)."""
+    from sim.scenario import load_scenario
+
+    return float(load_scenario(args.scenarios[0], run_overrides(args)).run.scale)
 
 
 def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
@@ -198,7 +161,8 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
     if args.report:
         from sim.report import build_report
 
-        built = build_report(result.name, db_url(args), out / "report", args.formats)
+        built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
+                             progress=args.progress)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
 
@@ -217,23 +181,6 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print_outcome(result.outcome)
     console.print(f"Tidy table (one row per run, metrics at the horizon) in [bold]{out / 'sweep.csv'}[/bold].")
     return 0
-
-
-def _print_design_means(result: Any, what: str, limit: int = 25) -> None:
-    table_data = result.table
-    params = list(result.design.columns)
-    headline = [m for m in HEADLINE_METRICS if m in table_data.columns]
-    means = table_data.groupby("point_id")[params + headline].mean()
-    table = Table(title=f"{result.name}: {len(means)} points, mean over replications at the horizon"
-                  + (f" (first {limit}; all in the CSV)" if len(means) > limit else ""))
-    table.add_column("point", justify="right")
-    for p in params:
-        table.add_column(p.rsplit(".", 1)[-1], justify="right")
-    for m in headline:
-        table.add_column(METRICS_BY_NAME[m].label, justify="right")
-    for pid, row in means.head(limit).iterrows():
-        table.add_row(str(pid), *(format_number(row[c]) for c in params + headline))
-    console.print(table)
 
 
 def _cmd_sensitivity(args: argparse.Namespace) -> int:
@@ -268,6 +215,11 @@ def _cmd_sensitivity(args: argparse.Namespace) -> int:
             first = False
         table.add_section()
     console.print(table)
+    if sobol:
+        console.print("[dim]Sobol indices are estimates from a finite sample: ± is the half-width of the 95% "
+                      "bootstrap interval. A first-order index below 0 or a total above 1 is sampling error, not a "
+                      "share: read it as about 0 (or 1) within its interval; more --samples narrow the intervals."
+                      "[/dim]")
     out = _write_tables(_out_dir(args, result.name), result.name, {
         "sensitivity.csv": indices, "outcomes.csv": result.table, "design.csv": result.design},
         index=("design.csv",))
@@ -280,9 +232,13 @@ def _cmd_experiments(args: argparse.Namespace) -> int:
     from sim.experiment.store import ResultStore, mask_url, resolve_url, store_exists
 
     if not store_exists(db_url(args)):  # listing creates nothing
+        if args.delete:
+            raise ExperimentError(f"--delete: there is no database at {mask_url(resolve_url(db_url(args)))}.")
         console.print(f"No experiments stored in {mask_url(resolve_url(db_url(args)))} (there is no database "
                       "there yet).")
         return 0
+    if args.delete or args.prune:
+        return _delete_experiments(args)
     with ResultStore(db_url(args), create=False) as store:
         frame = store.list_experiments()
         where = store.display_url
@@ -290,16 +246,50 @@ def _cmd_experiments(args: argparse.Namespace) -> int:
         console.print(f"No experiments stored in {where} yet.")
         return 0
     table = Table(title=f"Experiments in {where}")
-    for col in ("name", "kind", "status", "created", "scenarios", "runs"):
-        table.add_column(col, justify="right" if col == "runs" else "left")
+    for col in ("name", "kind", "status", "created", "scale", "reps", "scenarios", "runs"):
+        table.add_column(col, justify="right" if col in ("runs", "reps", "scale") else "left",
+                         overflow="fold", no_wrap=col in ("name", "created"))
     for row in frame.itertuples():
         scenarios = ", ".join(row.scenarios) if isinstance(row.scenarios, list) else str(row.scenarios)
-        table.add_row(row.name, row.kind, row.status, str(row.created)[:19], scenarios,
-                      f"{row.runs_stored}/{row.n_runs}")
+        status = f"[bold red]{row.status}[/bold red]" if row.status == "stale" else row.status
+        table.add_row(row.name, row.kind, status, str(row.created)[:16], _scale_text(row.options), str(row.reps),
+                      scenarios, f"{row.runs_stored}/{row.n_runs}")
     console.print(table)
     if (frame["status"] == "stale").any():
         console.print("stale: marked running, but its process is gone (it was killed outright); the runs it "
                       "finished are stored, and repeating its command (the same --name) resumes it.")
+    console.print("[dim]scale: share of England simulated; reps: replications per scenario or point (per draw "
+                  "with assumption draws). Remove experiments with --delete NAME or --prune (reruns of a command "
+                  "superseded by a newer complete one).[/dim]")
+    return 0
+
+
+def _scale_text(options: Any) -> str:
+    scale = (options or {}).get("scale") if isinstance(options, dict) else None
+    if isinstance(scale, list):
+        scale = scale[0] if len(set(scale)) == 1 else None
+    return f"{float(scale) * 100:g}%" if isinstance(scale, int | float) else "–"
+
+
+def _delete_experiments(args: argparse.Namespace) -> int:
+    """--delete NAME... / --prune: remove experiments, and the runs that no other experiment uses."""
+    from sim.experiment.store import ResultStore
+
+    with ResultStore(db_url(args), create=False) as store:
+        stored = set(store.experiment_names())
+        unknown = [n for n in args.delete if n not in stored]
+        if unknown:
+            raise ExperimentError(f"--delete: no experiment named {', '.join(unknown)} in {store.display_url}. "
+                                  f"Stored experiments: {', '.join(sorted(stored)) or 'none'}.")
+        names = list(dict.fromkeys([*args.delete, *(store.superseded() if args.prune else [])]))
+        removed = store.delete_experiments(names)
+        where = store.display_url
+    if not removed.experiments:
+        console.print(f"Nothing to prune in {where}: no experiment is superseded by a newer complete rerun.")
+        return 0
+    console.print(f"Deleted {len(removed.experiments)} experiment(s) from {where}: {', '.join(removed.experiments)}; "
+                  f"{removed.runs} run(s) only they used were removed, {removed.kept_runs} run(s) other "
+                  "experiments use were kept.")
     return 0
 
 
@@ -314,7 +304,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
         store.experiment_info(args.experiment)  # a clear error for an unknown name, before any folder
         # Into a temporary folder first: a database or disk error half-way leaves no half export.
         files = write_outputs(out, lambda folder: export_experiment(store, args.experiment, folder, args.format,
-                                                                    snapshots=args.snapshots))
+                                                                    snapshots=args.snapshots,
+                                                                    progress=args.progress))
     for path in files:
         console.print(f"  {out / path.name}")
     console.print(f"Exported {args.experiment} as {args.format} to [bold]{out}[/bold].")
@@ -362,15 +353,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(scrambled Sobol; `run_sim.py params` shows them), paired over draws and seeds "
                         "(--reps then defaults to 1)")
     p.add_argument("--material", nargs="+", default=[], metavar="METRIC=DELTA",
-                   help="with --uncertainty: also the probability that the improvement exceeds DELTA "
-                        "(in the metric's unit), e.g. quality_mean=0.01")
+                   help="the smallest difference that matters, in the metric's unit (money: GBP a year for "
+                        "England), e.g. quality_mean=0.01: the pack's verdicts use it (default sim/metrics.py's), "
+                        "and with --uncertainty the probability that the improvement exceeds it")
     p.add_argument("--report", action="store_true", help="also build the briefing pack (sim.report)")
     p.set_defaults(reps=None)  # 10, or 1 with --uncertainty
     next(a for a in p._actions if a.dest == "reps").help = (
         "replications per scenario (per draw with --uncertainty); replication k uses seed SEED+k "
         "(default 10, or 1 with --uncertainty)")
     p.add_argument("--formats", nargs="+", default=["png"], metavar="FORMAT",
-                   help="chart formats of the report with --report: png, svg, pdf (default: png)")
+                   help="chart formats of the report with --report: png (always), svg, pdf; space- or "
+                        "comma-separated, e.g. --formats png svg or --formats png,svg (default png)")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("sweep", help="sweep numeric parameters over a grid or Latin hypercube",
@@ -401,7 +394,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.set_defaults(func=_cmd_sensitivity)
 
-    p = sub.add_parser("experiments", help="list the experiments in the results database")
+    p = sub.add_parser("experiments", help="list the experiments in the results database",
+                       description="List the stored experiments (scale, replications, status; stale marks one "
+                                   "whose process is gone), or remove some: their runs go too unless another "
+                                   "experiment uses them.")
+    removing = p.add_mutually_exclusive_group()
+    removing.add_argument("--delete", nargs="+", default=[], metavar="NAME", help="delete these experiments")
+    removing.add_argument("--prune", action="store_true",
+                          help="delete experiments repeated by a newer complete one with the same definition")
     add_db_option(p)
     p.set_defaults(func=_cmd_experiments)
 
@@ -411,6 +411,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="folder (default results/EXPERIMENT/export-FORMAT/)")
     p.add_argument("--no-snapshots", dest="snapshots", action="store_false",
                    help="leave out the practice snapshots")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="do not show the progress bar")
     add_db_option(p)
     p.set_defaults(func=_cmd_export)
 

@@ -66,7 +66,7 @@ def _write_all(path: Path, fmt: str, chunks: Iterable[pd.DataFrame]) -> Path | N
 
 
 def export_experiment(store: ResultStore, name: str, out_dir: Path, fmt: str = "csv",
-                      snapshots: bool = True) -> list[Path]:
+                      snapshots: bool = True, progress: bool = False) -> list[Path]:
     """Write an experiment's tables (runs, metrics, snapshots, design, summary or indices) to ``out_dir``.
 
     Args:
@@ -75,6 +75,7 @@ def export_experiment(store: ResultStore, name: str, out_dir: Path, fmt: str = "
         out_dir: folder to write into (created if missing).
         fmt: ``csv`` or ``parquet`` (needs pyarrow: the ``parquet`` extra).
         snapshots: include practice snapshots (large at national scale).
+        progress: a progress bar on standard error, a step per table (the command line's).
 
     Returns:
         The files written.
@@ -116,8 +117,12 @@ def export_experiment(store: ResultStore, name: str, out_dir: Path, fmt: str = "
         from sim.experiment.paired import summarise
 
         tables.append(("summary", [summarise(store.load_metrics(exp_id), info["baseline"])]))
-    for table_name, chunks in tables:
-        path = _write_all(out_dir / f"{table_name}.{ext}", fmt, chunks)
-        if path is not None:
-            written.append(path)
+    from sim.experiment.progress import Steps
+
+    with Steps(f"Export {name}: tables", len(tables), progress) as steps:
+        for table_name, chunks in tables:
+            path = _write_all(out_dir / f"{table_name}.{ext}", fmt, chunks)
+            if path is not None:
+                written.append(path)
+            steps.advance(table_name)
     return written

@@ -48,3 +48,37 @@ class ProgressBar:
         if self._bar is not None:
             self._bar.stop()
             self._bar = None
+
+
+class Steps:
+    """A progress bar on standard error for work counted in steps (the pack's charts, an export's tables).
+
+    Silent when ``enabled`` is false, so library callers and tests see nothing. Use as a context manager;
+    ``advance(detail)`` after each step.
+    """
+
+    def __init__(self, description: str, total: int, enabled: bool = True) -> None:
+        self.description, self.total, self.enabled = description, total, enabled
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Steps:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("{task.fields[detail]}"),
+                                 console=Console(stderr=True), transient=False)
+            self._bar.start()
+            self._task = self._bar.add_task(self.description, total=self.total, detail="")
+        return self
+
+    def advance(self, detail: str = "") -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, detail=detail)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None

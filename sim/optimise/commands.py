@@ -15,8 +15,9 @@ import pandas as pd
 from rich.table import Table
 
 from sim.cli_options import RESULTS_DIR, add_run_options, console, db_url, run_overrides
-from sim.experiment.commands import add_execution_options, print_outcome
+from sim.experiment.commands import add_execution_options
 from sim.experiment.errors import DesignError
+from sim.experiment.printing import print_outcome
 from sim.metrics import METRICS_BY_NAME
 from sim.numbers import format_number
 from sim.optimise.search import phrase

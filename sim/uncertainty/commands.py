@@ -20,8 +20,7 @@ from sim.cli_options import RESULTS_DIR, add_db_option, console, db_url
 from sim.docs import parameter_label
 from sim.experiment.errors import ExperimentError
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
-from sim.numbers import format_number
-from sim.report_text import fmt_number
+from sim.numbers import decimals_for, fmt_interval, fmt_number, format_number
 
 TOP_DRIVERS = 3
 
@@ -58,9 +57,10 @@ def print_uncertainty(table: pd.DataFrame, drivers: pd.DataFrame, *, name: str, 
                               for r in top.head(TOP_DRIVERS).itertuples() if r.total > 0.01) or "–"
             if len(top) and hinge != "–":
                 hinge += f" [dim]({float(top['explained'].iloc[0]):.0%} explained)[/dim]"
+            d = decimals_for([unit.apply(row.mean_difference)], [unit.apply(row.high - row.low)], digits=3)
             cells = [f"  {row.scenario}",
-                     f"{fmt_number(unit.apply(row.mean_difference))} [{fmt_number(unit.apply(row.low))} to "
-                     f"{fmt_number(unit.apply(row.high))}]",
+                     f"{fmt_number(unit.apply(row.mean_difference), decimals=d, signed=True)} "
+                     f"{fmt_interval(unit.apply(row.low), unit.apply(row.high), decimals=d)}",
                      _percent(row.probability_better)]
             if material:
                 cells.append(_percent(row.probability_material) + (

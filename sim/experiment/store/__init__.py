@@ -23,17 +23,29 @@ from __future__ import annotations
 
 from sim.experiment.store.engine import DEFAULT_URL, mask_url, resolve_url, store_exists
 from sim.experiment.store.migrations import prepare
+from sim.experiment.store.pruning import Removed, StorePruner
 from sim.experiment.store.reading import ExperimentData, StoredRun, StoreReader
 from sim.experiment.store.schema import SCHEMA_VERSION, SENSITIVITY_COLUMNS, SNAPSHOT_DB_COLUMNS, check_name
 from sim.experiment.store.writing import RunLink, StoreWriter
 
 __all__ = [
-    "DEFAULT_URL", "SCHEMA_VERSION", "SENSITIVITY_COLUMNS", "SNAPSHOT_DB_COLUMNS", "ExperimentData", "ResultStore",
-    "RunLink", "StoredRun", "check_name", "mask_url", "resolve_url", "store_exists",
+    "DEFAULT_URL",
+    "SCHEMA_VERSION",
+    "SENSITIVITY_COLUMNS",
+    "SNAPSHOT_DB_COLUMNS",
+    "ExperimentData",
+    "Removed",
+    "ResultStore",
+    "RunLink",
+    "StoredRun",
+    "check_name",
+    "mask_url",
+    "resolve_url",
+    "store_exists",
 ]
 
 
-class ResultStore(StoreWriter, StoreReader):
+class ResultStore(StoreWriter, StoreReader, StorePruner):
     """A connection to the results database, creating (or converting) the schema on first use.
 
     Args:

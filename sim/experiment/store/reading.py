@@ -103,7 +103,7 @@ class StoreReader(Database):
             return list(conn.execute(sa.select(experiments.c.name).order_by(experiments.c.created)).scalars())
 
     def list_experiments(self) -> pd.DataFrame:
-        """Every stored experiment with its progress: name, kind, status, created, scenarios, runs."""
+        """Every stored experiment with its progress: name, kind, status, created, scenarios, runs, options."""
         done = (
             sa.select(experiment_runs.c.experiment_id, sa.func.count().label("runs_stored"))
             .select_from(experiment_runs.join(runs, runs.c.id == experiment_runs.c.run_id))
@@ -123,7 +123,7 @@ class StoreReader(Database):
         with self._connect() as conn:
             rows = conn.execute(query).mappings().all()
         columns = ["name", "kind", "status", "created", "scenarios", "reps", "n_runs", "runs_stored",
-                   "model_version"]
+                   "model_version", "options"]
         records = [{**dict(r), "status": _live_status(r["status"], r["options"])} for r in rows]
         return pd.DataFrame(records, columns=columns)
 
