@@ -1,5 +1,5 @@
 """No chart of the briefing pack has overlapping text or text cut off at its edge: every chart that the
-packs of a comparison, an uncertainty comparison, a sweep and a sensitivity analysis make, checked from the
+packs of a comparison, an uncertainty comparison, a sweep, a sensitivity analysis and a design search make, checked from the
 rendered bounding boxes of its text (tests/chart_layout.py), not from pixels."""
 
 from __future__ import annotations
@@ -30,13 +30,23 @@ def _own_db() -> str:
             overrides=("run.scale=0.02",), snapshots="first", **common)
     compare(["status_quo", "delegation", "white_paper"], uncertainty=16, reps=1, name="u", overrides=SMALL,
             **common)
+    from sim.experiment import optimise
+
+    levers = ["levers.quality_premium.per_head_gbp=0:20", "levers.quality_premium.distribution=none,contribution"]
+    search = {"trials": 8, "population": 4, "reps": 1, "overrides": SMALL, **common}
+    optimise("quality_premium", levers, ["outcome_mean=min", "total_cost_gbp=min"], name="search2", **search)
+    optimise("quality_premium", levers, ["outcome_mean=min", "quality_mean=max", "total_cost_gbp=min"],
+             name="search3", **search)
+    optimise("quality_premium", levers, ["outcome_mean=min", "total_cost_gbp=min"], uncertainty=4,
+             robust="percentile:10", constraints=["total_cost_gbp<=+0"], name="search-robust", **search)
     return url
 
 
 def _plans() -> list[tuple[str, str]]:
     stored = shared_store()
     return [(stored.db, stored.compare), (stored.db, stored.sweep), (stored.db, stored.sobol),
-            (stored.db, stored.morris), ("own", "u"), ("own", "ten-years")]
+            (stored.db, stored.morris), ("own", "u"), ("own", "ten-years"), ("own", "search2"), ("own", "search3"),
+            ("own", "search-robust")]
 
 
 @pytest.mark.parametrize(("db", "name"), _plans(), ids=lambda v: v.rsplit("/", 1)[-1])

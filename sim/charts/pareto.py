@@ -45,9 +45,9 @@ def _scaled(values: np.ndarray, axis: Axis, scale: float) -> tuple[np.ndarray, s
     return unit.apply(values), unit
 
 
-def _label(axis: Axis, unit: style.DisplayUnit, scale: float) -> str:
+def _label(axis: Axis, unit: style.DisplayUnit, scale: float, prefix: bool = True) -> str:
     spec = metric(axis.metric)
-    what = "regret on " if axis.regret else "difference from BASE in "
+    what = ("regret on " if axis.regret else "difference from BASE in ") if prefix else ""
     england = ", England" if spec.unit == "GBP" and 0 < scale < 1 else ""
     note = f", {axis.note}" if axis.note else ""
     return f"{what}{spec.label[0].lower() + spec.label[1:]} ({unit.text}{england}{note})"
@@ -156,9 +156,9 @@ def _parallel(done: pd.DataFrame, axes: Sequence[Axis], base: str, scale: float,
         for y, value, va in ((1.0, best, "bottom"), (0.0, worst, "top")):
             ax.annotate(f"{value:+.3g}", (i, y), xytext=(0, 3 if va == "bottom" else -3),
                         textcoords="offset points", ha="center", va=va, fontsize=style.FONT["annotation"])
-    ax.set_xticks(xs, [style.wrap_label(_label(a, u, scale), 1.6 * style.HALF_A4[0] / (len(axes) + 1),
-                                        style.FONT["tick"]) for a, (_, u) in zip(axes, scaled, strict=True)],
-                  fontsize=style.FONT["tick"])
+    room = 0.8 * (style.HALF_A4[0] - 0.6) / len(axes)  # inches of width each axis's label may take
+    ax.set_xticks(xs, [style.wrap_label(_label(a, u, scale, prefix=False), room, style.FONT["tick"])
+                       for a, (_, u) in zip(axes, scaled, strict=True)], fontsize=style.FONT["tick"])
     ax.set_yticks([])
     ax.set_ylim(-0.15, 1.15)
     ax.set_xlim(-0.3, len(axes) - 0.7)
@@ -169,5 +169,6 @@ def _parallel(done: pd.DataFrame, axes: Sequence[Axis], base: str, scale: float,
     style.finish_figure(
         fig, title or f"{len(done)} designs searched; {int(front.sum())} on the front",
         f"Each line is a design; on every axis better is up, from the worst to the best design found (the "
-        f"numbers), as differences from {base}.", provenance, legend=legend)
+        f"numbers), as {'regrets' if any(a.regret for a in axes) else f'differences from {base}'}.", provenance,
+        legend=legend)
     return fig
