@@ -52,3 +52,38 @@ def write_tables(search: JudgedSearch, put: Callable[[str, pd.DataFrame, str], N
         "the designs on the Pareto front: lever values, each objective's mean and paired difference from BASE "
         "with 95% intervals")
     put("trials.csv", search.trials, "every design tried: lever values, search scores, constraints, feasibility")
+
+
+def headline(search: JudgedSearch) -> tuple[pd.DataFrame, str]:
+    """The pack's headline table (the front, in the pack's number style) and the note under it."""
+    from sim.optimise.front import front_cells
+
+    data = search.data
+    columns, rows = front_cells(search.front, data)
+    draws = (f" over {data.n_draws} draws of the assumptions and {data.reps} replication"
+             f"{'s' if data.reps != 1 else ''} at each" if data.n_draws > 1 else
+             f" over {data.reps} replication{'s' if data.reps != 1 else ''}")
+    robust = ("" if data.robust.kind == "mean" else
+              f" The search judged designs on {data.robust.describe()} of the draws (its column); 'draws better' is "
+              f"the share of draws in which a design beats {data.base}.")
+    note = (f"The designs on the Pareto front, ordered by the first objective: no design tried beats one of them "
+            f"on every objective at once. Each cell: the paired difference from {data.base}, mean{draws} [95% "
+            f"interval]; money is a year for England.{robust} The front is judged on these estimates: designs "
+            "whose intervals overlap may swap places with more replications. Every design tried is in "
+            "tables/trials.csv.")
+    return pd.DataFrame(rows, columns=columns), note
+
+
+def settings(search: JudgedSearch) -> list[tuple[str, str]]:
+    """The search's own lines in the pack's settings table."""
+    data = search.data
+    levers = "; ".join(f"{lv.path} {lv.low:g} to {lv.high:g}" if lv.kind != "choice"
+                       else f"{lv.path} one of {', '.join(map(str, lv.choices))}" for lv in data.levers)
+    lines = [("Levers searched", levers),
+             ("Objectives", ", ".join(o.describe() for o in data.objectives)),
+             ("Designs tried", f"{len(search.trials)} ({int(search.trials['on_front'].sum())} on the front)")]
+    if data.constraints:
+        lines.append(("Constraints", ", ".join(c.describe() for c in data.constraints)))
+    if data.n_draws > 1:
+        lines.append(("Assumption draws", f"{data.n_draws}, judged on {data.robust.describe()}"))
+    return lines

@@ -114,6 +114,10 @@ class Page:
                     "(better or worse: a material difference, larger than the metric's threshold, that the "
                     "evidence is sure of). Shares are in per cent, differences in them in percentage points; "
                     f"money is a year.{england} " + report_uncertainty.interval_note(drawn))
+        elif kind == "optimise":
+            from sim.report_optimise import headline as search_headline
+
+            other, note = search_headline(ctx.search)
         else:
             other = _other_table(ctx, kind)
             note = ("Sensitivity indices per metric and parameter, largest first, with 95% bootstrap intervals."
@@ -128,7 +132,11 @@ class Page:
         ]
         if kind == "compare":
             settings += report_uncertainty.settings(drawn)
-        if kind != "compare" and len(ctx.data.design):
+        if kind == "optimise":
+            from sim.report_optimise import settings as search_settings
+
+            settings += search_settings(ctx.search)
+        elif kind != "compare" and len(ctx.data.design):
             params = [c for c in ctx.data.design.columns if c != "point_id"]
             settings.append(("Varied", ", ".join(
                 f"{p} {fmt_number(ctx.data.design[p].min())} to {fmt_number(ctx.data.design[p].max())}"

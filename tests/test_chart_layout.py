@@ -1,6 +1,6 @@
 """No chart of the briefing pack has overlapping text or text cut off at its edge: every chart that the
-packs of a comparison, an uncertainty comparison, a sweep, a sensitivity analysis and a design search make, checked from the
-rendered bounding boxes of its text (tests/chart_layout.py), not from pixels."""
+packs of a comparison, an uncertainty comparison, a sweep, a sensitivity analysis and a design search
+make, checked from the rendered bounding boxes of its text (tests/chart_layout.py), not from pixels."""
 
 from __future__ import annotations
 

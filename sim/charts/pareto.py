@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 
 from sim.charts import style
 from sim.charts.data import ChartError, metric
+from sim.numbers import DisplayUnit, display_unit, fmt_number
 
 FRONT = style.OKABE_ITO[2]  # blue
 
@@ -37,20 +38,17 @@ class Axis:
         return self.direction == "max" and not self.regret
 
 
-def _scaled(values: np.ndarray, axis: Axis, scale: float) -> tuple[np.ndarray, style.DisplayUnit]:
-    spec = metric(axis.metric)
-    if spec.unit.startswith("GBP") and spec.unit == "GBP" and 0 < scale < 1:
-        values = values / scale  # money for the simulated share of England, scaled up to all of it
-    unit = style.display_unit(spec, values, per_year=True, difference=True)
+def _scaled(values: np.ndarray, axis: Axis, scale: float) -> tuple[np.ndarray, DisplayUnit]:
+    """The values in the metric's display unit (money of a sample of England scaled up to all of it)."""
+    unit = display_unit(metric(axis.metric), values, per_year=True, difference=True, scale=scale)
     return unit.apply(values), unit
 
 
-def _label(axis: Axis, unit: style.DisplayUnit, scale: float, prefix: bool = True) -> str:
+def _label(axis: Axis, unit: DisplayUnit, scale: float, prefix: bool = True) -> str:
     spec = metric(axis.metric)
     what = ("regret on " if axis.regret else "difference from BASE in ") if prefix else ""
-    england = ", England" if spec.unit == "GBP" and 0 < scale < 1 else ""
     note = f", {axis.note}" if axis.note else ""
-    return f"{what}{spec.label[0].lower() + spec.label[1:]} ({unit.text}{england}{note})"
+    return f"{what}{spec.label[0].lower() + spec.label[1:]} ({unit.text}{note})"
 
 
 def pareto_chart(trials: pd.DataFrame, axes: Sequence[Axis], *, base: str, scale: float = 1.0,
@@ -154,7 +152,7 @@ def _parallel(done: pd.DataFrame, axes: Sequence[Axis], base: str, scale: float,
         best, worst = (np.nanmax(values), np.nanmin(values)) if axis.higher_is_better else (
             np.nanmin(values), np.nanmax(values))
         for y, value, va in ((1.0, best, "bottom"), (0.0, worst, "top")):
-            ax.annotate(f"{value:+.3g}", (i, y), xytext=(0, 3 if va == "bottom" else -3),
+            ax.annotate(fmt_number(value, signed=True), (i, y), xytext=(0, 3 if va == "bottom" else -3),
                         textcoords="offset points", ha="center", va=va, fontsize=style.FONT["annotation"])
     room = 0.8 * (style.HALF_A4[0] - 0.6) / len(axes)  # inches of width each axis's label may take
     ax.set_xticks(xs, [style.wrap_label(_label(a, u, scale, prefix=False), room, style.FONT["tick"])

@@ -80,16 +80,6 @@ def write_search(out: Path, result: Any, data: Any) -> Path:
     return out
 
 
-def _column_unit(metric: str, values: np.ndarray, scale: float) -> tuple[float, str]:
-    """One factor and unit for a whole column (money scaled up to England when a sample was simulated)."""
-    from sim.charts.style import display_unit
-
-    spec = METRICS_BY_NAME[metric]
-    england = 1 / scale if spec.unit == "GBP" and 0 < scale < 1 else 1.0
-    unit = display_unit(spec, values * england, per_year=True, difference=True)
-    return england * unit.factor, unit.text + (", England" if england != 1.0 else "")
-
-
 def print_front(front: pd.DataFrame, data: Any, base: dict[str, Any]) -> None:
     """The front as a table: each design's levers, and per objective its difference from BASE [95% CI]."""
     if front.empty:
@@ -100,47 +90,20 @@ def print_front(front: pd.DataFrame, data: Any, base: dict[str, Any]) -> None:
     table = Table(title=f"{data.name}: {len(front)} designs on the front, as differences from {data.base}{draws} "
                         f"(mean [95% CI] over every run; {data.reps} replications per design)",
                   title_justify="left")
-    leaves = [lever.path.rsplit(".", 1)[-1] for lever in data.levers]
-    for lever, leaf in zip(data.levers, leaves, strict=True):  # the leaf alone where it names one lever
-        table.add_column(leaf if leaves.count(leaf) == 1 else lever.path.removeprefix("levers."), overflow="fold")
-    from sim.optimise.front import score_column
+    from sim.optimise.front import front_cells
 
-    robust = data.robust.kind != "mean"
-    factors = {}
-    for objective in data.objectives:
-        m = objective.metric
-        values = front[[f"{m}_diff", f"{m}_diff_ci_low", f"{m}_diff_ci_high"]].to_numpy(float)
-        factors[m], unit = _column_unit(m, values, data.scale)
-        table.add_column(f"{METRICS_BY_NAME[m].label} ({objective.direction}) [{unit}]", justify="right",
-                         overflow="fold")
-        if robust:
-            worst = "regret" if data.robust.kind == "regret" else f"worst {data.robust.percent:g}%"
-            table.add_column(worst, justify="right")
-        if data.n_draws > 1:
-            table.add_column("P better", justify="right")
-    for row in front.to_dict("records"):
-        cells = [_lever_text(row[lever.path]) for lever in data.levers]
-        for objective in data.objectives:
-            m = objective.metric
-            mean, low, high = (format_number(row[f"{m}_{k}"] * factors[m]) for k in ("diff", "diff_ci_low",
-                                                                                       "diff_ci_high"))
-            cells.append(f"{mean} [{low}, {high}]")
-            if robust:
-                cells.append(format_number(row[score_column(objective, data.robust)] * factors[m]))
-            if data.n_draws > 1:
-                cells.append(f"{row[f'{m}_p_better']:.0%}")
-        table.add_row(*cells)
+    columns, rows = front_cells(front, data, short=True)
+    for k, title in enumerate(columns):
+        table.add_column(title, justify="left" if k < len(data.levers) else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     levels = ", ".join(f"{phrase(METRICS_BY_NAME[o.metric].label)} {format_number(base[f'{o.metric}_mean'])}"
                        for o in data.objectives)
-    console.print(f"[dim]{data.base} itself: {levels} ({data.scale:.0%} of England, levels as simulated). "
+    console.print(f"[dim]{data.base} itself: {levels} ({data.scale:.0%} of England, as simulated). "
                   + ("P better = share of draws in which the design beats BASE. " if data.n_draws > 1 else "")
                   + "The front is judged on the search's estimates; designs whose intervals overlap may swap "
                     "places with more replications.[/dim]")
-
-
-def _lever_text(value: Any) -> str:
-    return format_number(value) if isinstance(value, float) else str(value)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -200,3 +200,47 @@ def front_chart(trials: pd.DataFrame, data: SearchData) -> Any:
                             model_version=data.model_version, experiment=data.name, scale=data.scale,
                             extra=tuple(x for x in (draws,) if x))
     return pareto_chart(trials, axes, base=data.base, scale=data.scale, provenance=provenance)
+
+
+def front_cells(front: pd.DataFrame, data: SearchData, *, short: bool = False) -> tuple[list[str], list[list[str]]]:
+    """The front as the terminal and the briefing pack show it: a column per lever, then per objective its
+    paired difference from BASE with its 95% interval in the metric's display unit (money a year for
+    England), and with draws the robust score and the share of draws in which it beats BASE. ``short``
+    headers (the lever's last name, no direction) fit a terminal."""
+    from sim.docs import parameter_label
+    from sim.metrics import METRICS_BY_NAME
+    from sim.numbers import decimals_for, display_unit, fmt_interval, fmt_number
+
+    leaves = [lever.path.rsplit(".", 1)[-1] for lever in data.levers]
+    columns = [(leaf if short and leaves.count(leaf) == 1 else parameter_label(lever.path))
+               for lever, leaf in zip(data.levers, leaves, strict=True)]
+    cells: list[list[str]] = [[_lever_text(row[lv.path]) for lv in data.levers] for row in front.to_dict("records")]
+    for objective in data.objectives:
+        m, spec = objective.metric, METRICS_BY_NAME[objective.metric]
+        raw = front[[f"{m}_diff", f"{m}_diff_ci_low", f"{m}_diff_ci_high"]].to_numpy(float)
+        unit = display_unit(spec, raw, per_year=True, difference=True, scale=data.scale)
+        shown = unit.apply(raw)
+        places = decimals_for(shown[:, 0], shown[:, 2] - shown[:, 1])
+        better = "" if short else f", {'higher' if objective.direction == 'max' else 'lower'} is better"
+        columns.append(f"{spec.label}{better} ({unit.text})")
+        robust = data.robust.kind != "mean"
+        if robust:
+            worst = f"worst {data.robust.percent:g}%" + ("" if short else " of draws")
+            columns.append("regret" if data.robust.kind == "regret" else worst)
+        if data.n_draws > 1:
+            columns.append("draws better")
+        score = front[score_column(objective, data.robust)].to_numpy(float) * (unit.factor if robust else 1)
+        for k, row in enumerate(front.to_dict("records")):
+            cells[k].append(f"{fmt_number(shown[k, 0], decimals=places, signed=True)} "
+                            f"{fmt_interval(shown[k, 1], shown[k, 2], decimals=places)}")
+            if robust:
+                cells[k].append(fmt_number(score[k], decimals=places, signed=data.robust.kind != "regret"))
+            if data.n_draws > 1:
+                cells[k].append(f"{row[f'{m}_p_better']:.0%}")
+    return columns, cells
+
+
+def _lever_text(value: Any) -> str:
+    from sim.numbers import fmt_number
+
+    return fmt_number(float(value)) if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
