@@ -346,6 +346,10 @@ def build_report(
                                         horizon=horizon, material=thresholds)
     if ctx.data.experiment.get("kind") == "compare":
         ctx.findings = _findings(ctx)
+    elif ctx.search is not None:
+        from sim.report_optimise import findings
+
+        ctx.findings = findings(ctx)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_partials(out)  # left by a report that was killed outright

@@ -87,3 +87,69 @@ def settings(search: JudgedSearch) -> list[tuple[str, str]]:
     if data.n_draws > 1:
         lines.append(("Assumption draws", f"{data.n_draws}, judged on {data.robust.describe()}"))
     return lines
+
+
+def findings(ctx: Any) -> Any:
+    """The key findings of a search: a few designs of the front in words (the best on each objective, and
+    the best on the first of those that beat BASE on every objective), judged as a comparison's are."""
+    from sim.experiment.paired import SUMMARY_COLUMNS
+    from sim.report_findings import build
+
+    search: JudgedSearch = ctx.search
+    data, front = search.data, search.front
+    if front.empty:
+        return None
+    picks: dict[int, str] = {}
+    for objective in data.objectives:
+        best = front[f"{objective.metric}_diff"].idxmax() if objective.direction == "max" else \
+            front[f"{objective.metric}_diff"].idxmin()
+        picks.setdefault(int(front.at[best, "trial"]), f"best on {phrase_of(objective.metric)}")
+    # Designs better than BASE on every objective (on the estimates: the verdicts say how sure each is).
+    beats = front[[all(row[f"{o.metric}_diff"] * o.sign > 0 for o in data.objectives)
+                   for row in front.to_dict("records")]]
+    if len(beats):
+        picks.setdefault(int(beats.iloc[0]["trial"]), f"better than {data.base} on every objective")
+    rows, names = [], {}
+    for trial, why in picks.items():
+        record = front[front["trial"] == trial].iloc[0]
+        label = f"trial-{trial:05d}"
+        names[label] = f"{why}: {design_words(data, record)}"
+        for objective in data.objectives:
+            m = objective.metric
+            low, high = record[f"{m}_diff_ci_low"], record[f"{m}_diff_ci_high"]
+            rows.append({"metric": m, "scenario": label, "baseline": data.base, "n": data.n_draws * data.reps,
+                         "diff_mean": record[f"{m}_diff"], "diff_ci_low": low, "diff_ci_high": high,
+                         "significant": bool(low > 0 or high < 0)})
+    summary = pd.DataFrame(rows).reindex(columns=list(SUMMARY_COLUMNS))
+    box = build(summary, [data.base, *names], [o.metric for o in data.objectives], ctx.colours, baseline=data.base,
+                scale=ctx.scale, material=ctx.material, horizon=ctx.horizon)
+    for row in box.rows:
+        row.scenario = names[row.scenario]
+    draws = f" over {data.n_draws} draws of the assumptions" if data.n_draws > 1 else ""
+    box.how_sure = (f"Chosen from the {len(front)} designs on the Pareto front ({len(search.trials)} tried): each "
+                    f"figure is the design's mean paired difference from {data.base}{draws} with its 95% interval. "
+                    "Better or worse: a material effect whose interval excludes no effect.")
+    if data.n_draws > 1:
+        box.coverage = ("What the intervals cover: the assumptions' declared distributions and simulation noise, "
+                        "for each design as found; the front itself is judged on these estimates.")
+    return box
+
+
+def phrase_of(metric: str) -> str:
+    from sim.metrics import METRICS_BY_NAME
+    from sim.optimise.search import phrase
+
+    return phrase(METRICS_BY_NAME[metric].label)
+
+
+def design_words(data: Any, record: Any) -> str:
+    """A design in words: ``per head 17.3, distribution contribution, required improvement 0.0037``."""
+    from sim.docs import parameter_label
+    from sim.numbers import fmt_number
+
+    parts = []
+    for lever in data.levers:
+        value = record[lever.path]
+        shown = fmt_number(float(value)) if lever.kind != "choice" else str(value)
+        parts.append(f"{parameter_label(lever.path).rsplit(': ', 1)[-1].lower()} {shown}")
+    return ", ".join(parts)

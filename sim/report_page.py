@@ -81,13 +81,16 @@ class Page:
         scale = run_cfg.get("scale")
         start = run_cfg.get("start_year")
         scale_text = f"{scale * 100:g}% of England" if scale is not None else "a sample of England"
+        search = getattr(ctx, "search", None)
+        n_draws = drawn.n_draws if drawn is not None else (
+            search.data.n_draws if search is not None and search.data.n_draws > 1 else None)
         how_read = (
             f"Effects are read after {years:g} years (quarter {ctx.horizon}"
             + (f", from April {start}" if start else "") + "), over "
-            + (f"{drawn.n_draws} draws of the uncertain assumptions × " if drawn is not None else "")
+            + (f"{n_draws} draws of the uncertain assumptions × " if n_draws else "")
             + f"{reps} replication"
             + ("s" if reps != 1 else "") + " of each "
-            + ("scenario" if kind == "compare" else "design point")
+            + {"compare": "scenario", "optimise": "design"}.get(kind, "design point")
             + f", simulating {scale_text}. Replication k of every scenario uses seed "
             f"{ctx.provenance.base_seed} + k: the same practices and the same chance events, so differences "
             "between scenarios are paired and their intervals narrow. Levels (quality, rates) are read at "

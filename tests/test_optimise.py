@@ -253,6 +253,9 @@ def test_the_command_prints_the_front_and_writes_pareto_csv_and_its_chart(tmp_pa
     assert "give the best trade-offs between lower avoidable emergency admissions and lower total cost" in summary
     listed = [f"trial-{t:05d}" for t in front["trial"]]
     assert all(label in summary for label in listed)
+    findings = summary.split("## Key findings", 1)[1].split("## The question", 1)[0]
+    assert "- **best on avoidable emergency admissions: per head" in findings
+    assert "- **best on total cost to the NHS: per head" in findings
     headline = summary.split("## Headline results", 1)[1].split("## Charts", 1)[0]
     assert "The designs on the Pareto front" in headline
     assert headline.count("\n| ") == len(front) + 1  # the header and one row per design on the front
