@@ -242,3 +242,18 @@ def test_the_page_keeps_solaras_rules_of_hooks():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_difference_in_another_unit_than_its_levels_says_which(runner: runs.Runner):
+    """Money levels in £ billion differ by £ million: the table must say so, not show +184 under £ billion."""
+    view = runner.run(runs.Request("status_quo", "quality_premium", {PREMIUM: 20.0}, reps=2, **SMALL))
+    rows = {r.metric: r for r in runs.difference_rows(view.summary, view.baseline, view.scenario)}
+    for row in rows.values():
+        assert row.diff_unit == "" or row.diff_unit != row.unit
+    from sim.explorer.page import difference_html
+
+    html_text = difference_html(list(rows.values()), view.baseline, view.scenario)
+    money = [r for r in rows.values() if r.diff_unit]
+    assert all(r.diff_unit in html_text for r in money)
+    shares = rows["quality_mean"]
+    assert shares.diff_unit == "percentage points of patients" and shares.unit.startswith("%")

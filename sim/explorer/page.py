@@ -186,7 +186,9 @@ def difference_html(rows: list[runs.DifferenceRow], baseline_name: str, scenario
         colour = "" if r.better is None else (' style="color:#1a7f37"' if r.better else ' style="color:#b42318"')
         body.append(f'<tr data-metric="{r.metric}"><td>{html.escape(r.label)}</td><td>{html.escape(r.unit)}</td>'
                     f"<td>{html.escape(r.baseline)}</td><td>{html.escape(r.scenario)}</td>"
-                    f"<td{colour}><b>{html.escape(r.difference)}</b>{mark} {html.escape(r.interval)}</td></tr>")
+                    f"<td{colour}><b>{html.escape(r.difference)}</b>{mark} {html.escape(r.interval)}"
+                    + (f' <span style="font-size:11px">{html.escape(r.diff_unit)}</span>' if r.diff_unit else "")
+                    + "</td></tr>")
     return ("<style>table.crsim-table td, table.crsim-table th {padding: 3px 10px; text-align: left}</style>"
             f'<table id="crsim-differences" class="crsim-table" data-experiment="{html.escape(experiment)}" '
             'style="border-collapse:collapse;font-size:13px" cellpadding="4">'

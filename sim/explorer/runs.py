@@ -205,6 +205,7 @@ class DifferenceRow:
     interval: str
     significant: bool
     better: bool | None
+    diff_unit: str = ""  # the difference's own unit where it differs from the levels' (£m under £bn levels)
 
 
 def difference_rows(summary: pd.DataFrame, baseline: str, scenario: str,
@@ -218,7 +219,8 @@ def difference_rows(summary: pd.DataFrame, baseline: str, scenario: str,
             continue
         rows.append(DifferenceRow(row.metric, row.label, row.unit, f"{base.mean} {base.interval}".strip(),
                                   f"{other.mean} {other.interval}".strip(), other.diff, other.diff_interval,
-                                  other.significant, other.better))
+                                  other.significant, other.better,
+                                  row.diff_unit if row.diff_unit != row.unit else ""))
     return rows
 
 
