@@ -73,18 +73,14 @@ class ReportContext:
 
 
 def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None) -> ReportContext:
-    from sim import report_uncertainty
+    from sim import report_optimise, report_uncertainty
     from sim.charts.style import Provenance, scenario_colours
     from sim.experiment.store import ResultStore
 
     with ResultStore(db_url, create=False) as store:  # reading only: a missing store is not created
         data = store.load_experiment(name)
         drawn = report_uncertainty.prepare(store, name, data)  # None unless it has assumption draws
-        search = None
-        if data.experiment.get("kind") == "optimise":
-            from sim import report_optimise
-
-            search = report_optimise.load(store, name)
+        search = report_optimise.load(store, name) if data.experiment.get("kind") == "optimise" else None
         stored = store.run_details(data.runs["run_id"].tolist())
         database = store.display_url
     complete = data.runs[data.runs["status"] == "complete"] if len(data.runs) else data.runs
@@ -107,9 +103,7 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
 
     order = [str(s) for s in (data.experiment.get("scenarios") or [])]
     if search is not None:  # BASE and the designs on the front, not every design tried
-        from sim.report_optimise import front_labels
-
-        order += front_labels(search)
+        order += report_optimise.front_labels(search)
     else:
         order += [s for s in pd.unique(data.runs["scenario"]) if s not in order]
     scenario_dicts: dict[str, dict[str, Any]] = {}
@@ -132,7 +126,8 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     )
     ctx = ReportContext(
         name=name, data=data, scenarios=order, scenario_dicts=scenario_dicts, package_versions=versions,
-        code_versions=codes, database=database, metrics=metrics, horizon=h, colours=scenario_colours(order),
+        code_versions=codes, database=database, metrics=metrics, horizon=h,
+        colours=scenario_colours(order) if search is None else report_optimise.colours(order),
         provenance=provenance, scale=float(scale) if scale is not None else None, search=search,
     )
     if data.experiment.get("kind") == "compare":

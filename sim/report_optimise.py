@@ -31,6 +31,15 @@ def load(store: Any, name: str) -> JudgedSearch:
     return JudgedSearch(data, trials, pareto_table(data, trials))
 
 
+def colours(order: list[str]) -> dict[str, str]:
+    """BASE in black and the front's designs in the other colours, cycling: a front may hold more designs
+    than the palette has colours, and none of them should look like BASE."""
+    from sim.charts.style import OKABE_ITO
+
+    rest = OKABE_ITO[1:]
+    return {label: OKABE_ITO[0] if i == 0 else rest[(i - 1) % len(rest)] for i, label in enumerate(order)}
+
+
 def front_labels(search: JudgedSearch) -> list[str]:
     """The run labels of the designs on the front, in the front's order (the pack lists these)."""
     from sim.optimise.search import trial_label

@@ -312,3 +312,12 @@ def test_three_objectives_draw_parallel_coordinates_with_money_for_england():
     assert len(fig.axes[0].lines) >= 12 + 3  # a line per design, and each objective's axis
     fig2 = pareto_chart(trials, axes[:2], base="BASE")
     assert "on the front" in [t.get_text() for t in fig2.legends[0].get_texts()]
+
+
+def test_no_design_on_a_long_front_takes_the_colour_of_base():
+    from sim.report_optimise import colours
+
+    labels = ["BASE", *[f"trial-{k:05d}" for k in range(20)]]
+    given = colours(labels)
+    assert given["BASE"] == "#000000"
+    assert "#000000" not in [given[label] for label in labels[1:]]
