@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from sim.params import Scenario
 from sim.scenario import load_scenario
@@ -28,3 +33,51 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subpro
         text=True,
         timeout=timeout,
     )
+
+
+def chromium_paths(*modules: str) -> tuple[str, str]:
+    """Debian's chromium and chromedriver, with selenium (and ``modules``) importable: fail in CI, where
+    ``.ci/run`` installs them, and skip elsewhere."""
+    import importlib
+
+    import pytest
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    try:
+        for name in ("selenium", *modules):
+            importlib.import_module(name)
+    except ImportError:
+        browser = None
+    if browser and driver:
+        return browser, driver
+    why = (f"headless Chromium, chromedriver, {', '.join(('selenium', *modules))} are needed "
+           "(bash .ci/install_chromium.sh; pip install -e '.[test]')")
+    if IN_CI:
+        pytest.fail(f"CI must run the browser tests: {why}")
+    pytest.skip(why)
+
+
+@contextlib.contextmanager
+def headless_chromium(width: int, height: int, *modules: str) -> Iterator[Any]:
+    """A headless Chromium driven by selenium through Debian's chromedriver, with a throwaway profile and
+    the browser's console log kept (tests read its errors); quit and cleaned up however the test ends."""
+    browser, driver_path = chromium_paths(*modules)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    profile = tempfile.mkdtemp(prefix="crsim-chromium-")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", f"--window-size={width},{height}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    chrome = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        chrome.set_page_load_timeout(60)
+        yield chrome
+    finally:
+        chrome.quit()
+        shutil.rmtree(profile, ignore_errors=True)

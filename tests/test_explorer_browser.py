@@ -5,12 +5,10 @@ working. Always runs in CI (``.ci/run`` installs Chromium); skips elsewhere when
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -18,29 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import IN_CI, ROOT
+from helpers import ROOT, headless_chromium
 
 PREMIUM = ".crsim-control-levers-quality_premium-per_head_gbp input"
 START_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 180
-
-
-def _chromium() -> tuple[str, str]:
-    """Paths of Debian's chromium and chromedriver; fail in CI (where .ci/run installs them), else skip."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    try:
-        import selenium  # noqa: F401
-        import solara  # noqa: F401
-    except ImportError:
-        browser = None
-    if browser and driver:
-        return browser, driver
-    why = ("headless Chromium, chromedriver, selenium and solara are needed (bash .ci/install_chromium.sh; "
-           "pip install -e '.[test]')")
-    if IN_CI:
-        pytest.fail(f"CI must run the explorer's browser test: {why}")
-    pytest.skip(why)
 
 
 def _free_port() -> int:
@@ -104,25 +84,8 @@ def _wait(driver: Any, check: Callable[[], Any], what: str, timeout: float) -> A
 @pytest.fixture
 def driver() -> Iterator[Any]:
     """Headless Chromium through Debian's chromedriver, with a throwaway profile."""
-    browser, driver_path = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    profile = tempfile.mkdtemp(prefix="crsim-chromium-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1400"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    chrome = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        chrome.set_page_load_timeout(60)
+    with headless_chromium(1400, 1400, "solara") as chrome:
         yield chrome
-    finally:
-        chrome.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 class Page:

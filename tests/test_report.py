@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
-import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -15,13 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import run_cli
+from helpers import headless_chromium, run_cli
 from PIL import Image
 from report_data import FOUR, Stored, ink, shared_store
 
 from sim.report import MARKER, ReportError, build_report
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FEW = "quality_mean,outcome_mean,qof_payments_gbp"
 
 
@@ -209,22 +205,6 @@ def test_compare_with_report_is_the_one_command(tmp_path: Path) -> None:
 # ------------------------------------------------------------------------------------------ browser
 
 
-def _chromium() -> tuple[str, str]:
-    """Paths of Debian's chromium and chromedriver; fail in CI (where .ci/run installs them), else skip."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        browser = None
-    if browser and driver:
-        return browser, driver
-    why = "headless Chromium, chromedriver and selenium are needed (bash .ci/install_chromium.sh; pip install selenium)"
-    if IN_CI:
-        pytest.fail(f"CI must run the browser test: {why}")
-    pytest.skip(why)
-
-
 @pytest.fixture
 def served(pack: Path) -> Iterator[str]:
     """The pack over http://127.0.0.1 on a free port, as a colleague's browser would see a shared folder."""
@@ -245,21 +225,7 @@ def served(pack: Path) -> Iterator[str]:
 
 @pytest.mark.browser
 def test_pack_opens_in_headless_chromium(served: str, tmp_path: Path) -> None:
-    browser, driver_path = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    profile = tempfile.mkdtemp(prefix="crsim-chromium-")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1280,1600"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        driver.set_page_load_timeout(60)
+    with headless_chromium(1280, 1600) as driver:
         driver.get(served)
         assert driver.execute_script("return document.readyState") == "complete"
         assert driver.title.startswith("Briefing pack: four")
@@ -293,6 +259,3 @@ def test_pack_opens_in_headless_chromium(served: str, tmp_path: Path) -> None:
         print(f"screenshot of the briefing pack: {shot}")
         with Image.open(shot) as image:
             assert ink(image)[0] > 100
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
