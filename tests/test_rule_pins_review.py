@@ -19,8 +19,9 @@ from sim import derived, incentives, marginal
 from sim.agents import consortium as cons_rules
 from sim.agents import practice as rules
 from sim.model import CommissioningModel
-from sim.params import PremiumDistribution, PremiumTarget
+from sim.params import Challenge, PremiumDistribution, PremiumTarget
 from sim.processes import money, policy, review
+from sim.state import PracticeState
 
 SEED = 7
 
@@ -306,3 +307,58 @@ def test_effort_value_with_every_channel_by_hand(target):
     assert got.improve_capitation == pytest.approx(capitation, rel=1e-9)
     assert capitation.max() > 0
 
+
+
+# ------------------------------------------------------------------------------ funnel and selection
+
+
+def test_funnel_scores_by_hand_with_overdispersion_and_a_closed_practice():
+    """Two consortia of four open practices (4,000 patients, 25 admissions per 1,000 expected: 100 a
+    year). Consortium 0 admits 120, 80, 120, 80 (z = +-2, overdispersed: phi = 4, so +-1) and prescribes
+    10% either side of its mean (z = +-0.1 / (0.1 / sqrt(4)) = +-2, so +-1); consortium 1 admits 105, 95
+    (z = +-0.5) and prescribes 2.5% either side (+-0.5), within the Poisson noise and left alone. A closed
+    practice of consortium 0 with an extreme record counts in neither its benchmark nor its dispersion."""
+    ps = PracticeState(capacity=10)
+    ps.add_rows(9)
+    ps.open[:9] = True
+    ps.open[4] = False
+    ps.list_size[:9] = 4000.0
+    ps.consortium[:9] = [0, 0, 0, 0, 0, 1, 1, 1, 1]
+    ps.achievement[:9] = 0.8
+    ps.admissions_last4[0, :9] = [120, 80, 120, 80, 900, 105, 95, 105, 95]
+    rx = np.array([110.0, 90.0, 110.0, 90.0, 1000.0, 102.5, 97.5, 102.5, 97.5])
+    funnel = cons_rules.funnel_scores(ps, 9, 2, np.full(9, 25.0), rx, Challenge(prescribing_noise_cv_per_1000=0.1))
+    sign = np.array([1, -1, 1, -1])
+    for z in (funnel.outcome, funnel.prescribing):
+        assert z[:4] == pytest.approx(sign * 1.0, rel=1e-9)
+        assert z[5:] == pytest.approx(sign * 0.5, rel=1e-9)
+        assert z[4] == -np.inf
+    assert np.all(funnel.achievement[[0, 1, 2, 3, 5, 6, 7, 8]] == 0.0)
+
+
+def test_a_consortium_of_one_is_divided_by_its_own_z():
+    """One practice compared: phi is its own winsorised z^2 (9 for z = 3), so it is brought to 1."""
+    adjusted = cons_rules.overdispersion_adjust(np.array([3.0]), np.array([0]), np.array([True]), 1)
+    assert adjusted.tolist() == pytest.approx([1.0])
+
+
+def test_the_grouped_mean_is_weighted_by_list():
+    mean = cons_rules._grouped_mean(np.array([1.0, 3.0, 5.0]), np.array([1.0, 3.0, 2.0]), np.array([0, 0, 1]), 3)
+    assert mean.tolist() == pytest.approx([(1.0 + 9.0) / 4.0, 5.0, 0.0])
+
+
+def test_a_lone_candidate_needs_capacity_to_be_reviewed():
+    group = np.array([0, 0, 1])
+    assert cons_rules.select_for_review(np.array([5.0, 0.0, 0.0]), group, np.array([0, 1]), 2.0).size == 0
+    assert cons_rules.select_for_review(np.array([5.0, 0.0, 0.0]), group, np.array([1, 1]), 2.0).tolist() == [0]
+
+
+def test_tied_scores_are_reviewed_worst_first_and_in_row_order():
+    """Ties (rare with continuous scores) go in row order, as a stable sort orders them, whatever the size."""
+    rng = np.random.default_rng(3)
+    values = rng.choice([3.0, 2.0, 1.0], size=300)
+    expected = np.lexsort((np.arange(300), -values))
+    assert np.array_equal(cons_rules._descending_order(values), expected)
+    assert np.array_equal(cons_rules._descending_order(np.full(300, 4.0)), np.arange(300))
+    values[0] = 9.0  # ties below a unique top score
+    assert np.array_equal(cons_rules._descending_order(values), np.lexsort((np.arange(300), -values)))
