@@ -362,3 +362,24 @@ def test_tied_scores_are_reviewed_worst_first_and_in_row_order():
     assert np.array_equal(cons_rules._descending_order(np.full(300, 4.0)), np.arange(300))
     values[0] = 9.0  # ties below a unique top score
     assert np.array_equal(cons_rules._descending_order(values), np.lexsort((np.arange(300), -values)))
+
+
+def test_the_review_benchmarks_with_the_scenarios_measurement_noise(monkeypatch):
+    """Prescribing measured ten times as noisily as shipped (a cv of 1.0 for 1,000 patients, not 0.1): the
+    review's prescribing z-scores shrink about tenfold (8.2 at most, shipped; 1.0), so it benchmarks with
+    the scenario's noise, not the schema's default."""
+    model = fresh("assumptions.challenge.prescribing_noise_cv_per_1000=1.0")
+    seen = []
+    real = cons_rules.funnel_scores
+
+    def recorded(*args, **kwargs):
+        seen.append(real(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(cons_rules, "funnel_scores", recorded)
+    review.review_and_challenge(model)
+    open_ = model.practices.open[: model.practices.n]
+    noisy = np.abs(seen[0].prescribing[open_]).max()
+    shipped = np.abs(real(model.practices, model.practices.n, model.n_consortia, derived.expected_outcome(model),
+                          derived.prescribing_per_head(model)).prescribing[open_]).max()
+    assert noisy < 0.2 * shipped
