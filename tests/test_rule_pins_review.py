@@ -1,12 +1,14 @@
-"""Pins for the mutants mutmut found alive in the review and policy processes (issue 17, docs/testing.md).
+"""Pins for the mutants mutmut found alive in review, policy and the consortium rules (issue 17).
 
-Why: ``mutmut run`` over ``sim/processes/review.py`` (peer review, challenge, escalation, credibility) and
-``sim/processes/policy.py`` (what the board's levers make effort worth) left survivors that change
-behaviour: the board's extra measurement noise, a lone outlier, whose skill and credibility a challenge
-uses, a won challenge on prescribing, credibility after a quarter of wins or losses, the cost of reviews,
-the reset of a practice's unresolved count, per-consortium rounding of capacity; the premium's outlook,
-peer pressure and the money channel of effort by hand. Each test pins the rule with an independent fact
-(a hand calculation with the scenario's parameters, a rate against its probability, or an invariant).
+Why: ``mutmut run`` over ``sim/processes/review.py`` (peer review, challenge, escalation, credibility),
+``sim/processes/policy.py`` (what the board's levers make effort worth) and ``sim/agents/consortium.py``
+(funnel plots, selection for review) left survivors that change behaviour: the board's extra measurement
+noise, a lone outlier, whose skill and credibility a challenge uses, a won challenge on prescribing,
+credibility after a quarter of wins or losses, the cost of reviews, the reset of a practice's unresolved
+count, per-consortium rounding of capacity, the scenario's measurement noise; the premium's outlook, peer
+pressure and the money channel of effort; the funnel with a closed practice and overdispersion. Each test
+pins the rule with an independent fact (a hand calculation with the scenario's parameters, a rate against
+its probability, or an invariant). docs/testing.md lists the mutants and the survivors left.
 """
 
 from __future__ import annotations
