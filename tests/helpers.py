@@ -24,6 +24,26 @@ def small(name: str, *overrides: str, scale: float = 0.05, quarters: int = 12) -
     return load_scenario(name, [f"run.scale={scale}", f"run.quarters={quarters}", *overrides])
 
 
+def fresh(*overrides: str, scenario: str = "status_quo", scale: float = 0.05, seed: int = 7) -> Any:
+    """A small model just after initialisation (quarter 0), for driving one process by hand (the rule pins)."""
+    from sim.model import CommissioningModel
+
+    return CommissioningModel(small(scenario, *overrides, scale=scale, quarters=8), seed=seed, snapshots=False)
+
+
+def hand_state(n: int, **columns: Any) -> Any:
+    """``n`` open practices of 5,000 patients, every other column zero unless given, for a rule by hand."""
+    from sim.state import PracticeState
+
+    ps = PracticeState(capacity=n + 2)
+    ps.add_rows(n)
+    ps.open[:n] = True
+    ps.list_size[:n] = 5000.0
+    for name, values in columns.items():
+        getattr(ps, name)[:n] = values
+    return ps
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python run_sim.py ARGS`` as a user would, in a subprocess."""
     return subprocess.run(

@@ -9,9 +9,10 @@ catch (docs/testing.md).
 
 from __future__ import annotations
 
+import helpers
 import numpy as np
 import pytest
-from helpers import small
+from helpers import fresh
 
 from sim import incentives, marginal
 from sim.agents import consortium as cons_rules
@@ -21,23 +22,10 @@ from sim.params import Assumptions, Challenge, DelegationMode, Leadership, Premi
 from sim.processes import market, money, policy, review
 from sim.state import GMS, PracticeState
 
-SEED = 7
-
-
-def fresh(*overrides: str, scenario: str = "status_quo", scale: float = 0.05) -> CommissioningModel:
-    """A small model just after initialisation (quarter 0), for driving one process by hand."""
-    return CommissioningModel(small(scenario, *overrides, scale=scale, quarters=8), seed=SEED, snapshots=False)
-
 
 def hand_state(n: int, **columns) -> PracticeState:
-    ps = PracticeState(capacity=n + 2)
-    ps.add_rows(n)
-    ps.open[:n] = True
-    ps.list_size[:n] = 5000.0
-    ps.money_orientation[:n] = 1.0
-    for name, values in columns.items():
-        getattr(ps, name)[:n] = values
-    return ps
+    """Practices that chase payments as the average one does (money orientation 1), unless told otherwise."""
+    return helpers.hand_state(n, **{"money_orientation": 1.0, **columns})
 
 
 def zero_signals(n: int, **values: float) -> rules.Signals:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import small
+from helpers import fresh, hand_state
 
 from sim import incentives, marginal
 from sim.agents import consortium as cons_rules
@@ -21,25 +21,6 @@ from sim.agents.practice import Practice
 from sim.model import CommissioningModel
 from sim.params import QOF, Assumptions, PremiumDistribution, PremiumTarget, Prescribing, QualityPremium
 from sim.processes import market, policy
-from sim.state import PracticeState
-
-SEED = 7
-
-
-def fresh(*overrides: str, scenario: str = "status_quo", scale: float = 0.05) -> CommissioningModel:
-    """A small model just after initialisation (quarter 0), for driving one process by hand."""
-    return CommissioningModel(small(scenario, *overrides, scale=scale, quarters=8), seed=SEED, snapshots=False)
-
-
-def hand_state(n: int, **columns) -> PracticeState:
-    ps = PracticeState(capacity=n + 2)
-    ps.add_rows(n)
-    ps.open[:n] = True
-    ps.list_size[:n] = 5000.0
-    for name, values in columns.items():
-        getattr(ps, name)[:n] = values
-    return ps
-
 
 # ------------------------------------------------------------------------------ QOF outcome points
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import small
+from helpers import fresh
 
 from sim import derived, incentives, marginal
 from sim.agents import consortium as cons_rules
@@ -24,13 +24,6 @@ from sim.model import CommissioningModel
 from sim.params import Challenge, PremiumDistribution, PremiumTarget
 from sim.processes import money, policy, review
 from sim.state import PracticeState
-
-SEED = 7
-
-
-def fresh(*overrides: str, scenario: str = "status_quo") -> CommissioningModel:
-    """A small model just after initialisation (quarter 0), for driving one process by hand."""
-    return CommissioningModel(small(scenario, *overrides, scale=0.05, quarters=8), seed=SEED, snapshots=False)
 
 
 def set_scores(model: CommissioningModel, monkeypatch, z, domain: str = "outcome", capped: bool = False) -> None:
