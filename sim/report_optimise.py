@@ -154,11 +154,7 @@ def phrase_of(metric: str) -> str:
 def design_words(data: Any, record: Any) -> str:
     """A design in words: ``per head 17.3, distribution contribution, required improvement 0.0037``."""
     from sim.docs import parameter_label
-    from sim.numbers import fmt_number
+    from sim.optimise.front import lever_text
 
-    parts = []
-    for lever in data.levers:
-        value = record[lever.path]
-        shown = fmt_number(float(value)) if lever.kind != "choice" else str(value)
-        parts.append(f"{parameter_label(lever.path).rsplit(': ', 1)[-1].lower()} {shown}")
-    return ", ".join(parts)
+    return ", ".join(f"{parameter_label(lever.path).rsplit(': ', 1)[-1].lower()} {lever_text(record[lever.path])}"
+                     for lever in data.levers)

@@ -27,6 +27,7 @@ from sim.optimise.spec import (
 if TYPE_CHECKING:
     from sim.experiment.running import Outcome
     from sim.experiment.session import Session
+    from sim.optimise.front import SearchData
     from sim.params import Scenario
 
 
@@ -41,6 +42,8 @@ class OptimiseResult:
         front: the Pareto front (``pareto.csv``): each design's levers, and per objective its search score,
             mean and paired difference from BASE with 95% intervals.
         base: BASE's mean and interval on each objective.
+        search: the stored search as read back (:class:`~sim.optimise.front.SearchData`), which the tables
+            and the chart are made from.
     """
 
     name: str
@@ -48,6 +51,7 @@ class OptimiseResult:
     trials: pd.DataFrame
     front: pd.DataFrame
     base: dict[str, Any]
+    search: SearchData
 
 
 def search_inputs(levers: Sequence[str | Lever], objectives: Sequence[str | Objective],
@@ -82,4 +86,4 @@ def run_search(
     outcome, _ = session.run_experiment(plan, name is not None, driver=search_driver(plan))
     data = load_search(session.store, plan.name)
     table = trial_table(data)
-    return OptimiseResult(plan.name, outcome, table, pareto_table(data, table), base_row(data))
+    return OptimiseResult(plan.name, outcome, table, pareto_table(data, table), base_row(data), data)

@@ -41,21 +41,15 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def _cmd_optimise(args: argparse.Namespace) -> int:
     from sim.experiment.session import Session
-    from sim.optimise.api import search_inputs
 
-    search_inputs(args.levers, args.objectives, args.constraints, args.robust)  # refuse a typo before anything
-    if args.trials is None:
-        args.trials = 100
+    # Levers, objectives and the rest are checked in planning, before the store is opened or a worker started.
     with Session(db_url(args), workers=args.workers, scheduler=args.scheduler, progress=args.progress) as session:
         result = session.optimise(
             args.base, args.levers, args.objectives, constraints=args.constraints, trials=args.trials,
             population=args.population, sampler=args.sampler, reps=args.reps, seed=args.seed,
             overrides=_overrides(args), uncertainty=args.uncertainty, robust=args.robust, name=args.name)
-        from sim.optimise.front import load_search
-
-        data = load_search(session.store, result.name)
-    print_front(result.front, data, result.base)
-    out = write_search(Path(args.out) if args.out else RESULTS_DIR / result.name, result, data)
+    print_front(result.front, result.search, result.base)
+    out = write_search(Path(args.out) if args.out else RESULTS_DIR / result.name, result, result.search)
     print_outcome(result.outcome)
     console.print(f"Tables in [bold]{out}[/bold] ({', '.join(OUTPUT_FILES)}). The same command again resumes "
                   "or reuses every stored run.")
@@ -116,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--constraint", dest="constraints", action="append", default=[], metavar="METRIC<=VALUE",
                    help="a limit on a metric (<= or >=); a signed VALUE is relative to BASE, e.g. "
                         "total_cost_gbp<=+0 for no extra cost (repeatable)")
-    p.add_argument("--trials", type=int, default=None, help="designs to evaluate besides BASE (default 100)")
+    p.add_argument("--trials", type=int, default=100, help="designs to evaluate besides BASE (default %(default)s)")
     p.add_argument("--population", type=int, default=None,
                    help="designs proposed at a time: NSGA-II's population, TPE's random start (default 16 for "
                         "NSGA-II, 4 for TPE)")

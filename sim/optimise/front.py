@@ -214,7 +214,7 @@ def front_cells(front: pd.DataFrame, data: SearchData, *, short: bool = False) -
     leaves = [lever.path.rsplit(".", 1)[-1] for lever in data.levers]
     columns = [(leaf if short and leaves.count(leaf) == 1 else parameter_label(lever.path))
                for lever, leaf in zip(data.levers, leaves, strict=True)]
-    cells: list[list[str]] = [[_lever_text(row[lv.path]) for lv in data.levers] for row in front.to_dict("records")]
+    cells: list[list[str]] = [[lever_text(row[lv.path]) for lv in data.levers] for row in front.to_dict("records")]
     for objective in data.objectives:
         m, spec = objective.metric, METRICS_BY_NAME[objective.metric]
         raw = front[[f"{m}_diff", f"{m}_diff_ci_low", f"{m}_diff_ci_high"]].to_numpy(float)
@@ -240,7 +240,8 @@ def front_cells(front: pd.DataFrame, data: SearchData, *, short: bool = False) -
     return columns, cells
 
 
-def _lever_text(value: Any) -> str:
+def lever_text(value: Any) -> str:
+    """A lever's value as tables and findings show it: numbers in the number style, choices as they are."""
     from sim.numbers import fmt_number
 
     return fmt_number(float(value)) if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
