@@ -7,16 +7,22 @@ practices x quarters / wall time), median of several runs with different seeds a
 The same is repeated at 0.1, 1, 4 and 10 times national scale; the cost per practice-quarter at each
 scale is given relative to scale 1 (targets: 10x within 1.3x of 1x).
 
+Last, the national run against model 0.2.0's code (issue 14's reference: the last commit at 0.2.0,
+unpacked with ``git archive``), each timed in processes of its own started alternately, by CPU time.
+
 Run: ``python benchmarks/bench_national.py`` (``--quick`` for fewer repetitions, ``--scenario`` to
-change the scenario, ``--scales`` to change the scales).
+change the scenario, ``--scales`` to change the scales, ``--against COMMIT`` for another reference,
+``--against ''`` for none).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,6 +33,9 @@ from sim.runner import run
 from sim.scenario import load_scenario
 
 # Repetitions per scale (timed runs after one warm-up): fewer at large scale, where one run takes seconds.
+#: The last commit at model 0.2.0: the reference issue 14's targets are set against.
+REFERENCE_COMMIT = "150351755cd053c91bb06db7e349d076af382e32"
+ROOT = Path(__file__).resolve().parent.parent
 REPS = {0.1: 21, 1.0: 11, 4.0: 5, 10.0: 3}
 QUICK_REPS = {0.1: 7, 1.0: 5, 4.0: 2, 10.0: 1}
 TARGET_PQ_PER_S = 5e6
@@ -80,12 +89,47 @@ def run_memory(scenario_name: str, scale: float) -> dict[str, float]:
     return json.loads(out.strip().splitlines()[-1])
 
 
+def _cpu_of_national_runs(tree: Path, scenario_name: str, seeds: int) -> float:
+    """Median CPU seconds of ``seeds`` national runs in a fresh process importing ``tree``'s package."""
+    code = (
+        "import json, time\n"
+        "from sim.runner import run\n"
+        "from sim.scenario import load_scenario\n"
+        f"scenario = load_scenario({scenario_name!r})\n"
+        "run(scenario, 0)\n"
+        "times = []\n"
+        f"for seed in range(1, {seeds + 1}):\n"
+        "    t = time.process_time(); run(scenario, seed); times.append(time.process_time() - t)\n"
+        "print(json.dumps(sorted(times)[len(times) // 2]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
+def against_commit(commit: str, scenario_name: str, pairs: int, seeds: int) -> dict[str, float] | None:
+    """This tree's national run against ``commit``'s, alternating processes; None without git history."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
+        if archive.returncode != 0:
+            print(f"reference {commit[:12]}: not available here ({archive.stderr.decode().strip()})")
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        ours, theirs = [], []
+        for _ in range(pairs):
+            theirs.append(_cpu_of_national_runs(Path(tmp), scenario_name, seeds))
+            ours.append(_cpu_of_national_runs(ROOT, scenario_name, seeds))
+    return {"ours_ms": median(ours) * 1e3, "theirs_ms": median(theirs) * 1e3,
+            "speedup": median([t / o for o, t in zip(ours, theirs, strict=True)])}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", default="status_quo")
     parser.add_argument("--also", default="white_paper", help="a second scenario timed at scale 1 ('' for none)")
     parser.add_argument("--scales", default="0.1,1,4,10")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (noisier)")
+    parser.add_argument("--against", default=REFERENCE_COMMIT, help="a commit to compare the national run with")
     args = parser.parse_args(argv)
     scales = [float(s) for s in args.scales.split(",")]
     reps_for = QUICK_REPS if args.quick else REPS
@@ -118,6 +162,12 @@ def main(argv: list[str] | None = None) -> int:
           f"{memory['imports_mib']:.0f} MiB is the interpreter and imports "
           f"({memory['snapshot_rows']:,} snapshot rows returned)")
     print(f"peak memory of this benchmark process: {peak_rss_mb():.0f} MiB")
+    if args.against:
+        versus = against_commit(args.against, args.scenario, 2 if args.quick else 4, 5)
+        if versus is not None:
+            print(f"against {args.against[:12]} (model 0.2.0 for the default): {versus['theirs_ms']:.0f} ms CPU "
+                  f"there, {versus['ours_ms']:.0f} ms here: {versus['speedup']:.2f} times as fast "
+                  f"(target 2: {'met' if versus['speedup'] >= 2 else 'not met'})")
     print(reproduce_line())
     return 0
 

@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, each in its own process: ``python benchmarks/run_all.py``.
 
-Takes about fifteen minutes on a 2-core machine (``--quick``: about four). The figures and how they were
+Takes about seventeen minutes on a 2-core machine (``--quick``: about five). The figures and how they were
 obtained are described in ``docs/performance.md``; each benchmark prints the command that reproduces it.
 """
 
@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_sweep.py", "bench_uncertainty.py",
-              "bench_cli.py", "bench_optimise.py")
+BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_start_cache.py", "bench_sweep.py",
+              "bench_uncertainty.py", "bench_cli.py", "bench_optimise.py")
 
 
 def main(argv: list[str] | None = None) -> int:

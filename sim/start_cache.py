@@ -12,12 +12,16 @@ runs every scenario both ways), so no result changes and nothing needs a model v
 The cache lives in each process (a sweep worker keeps its own) and is bounded by
 :data:`MAX_ENTRIES` and :data:`MAX_BYTES`, least recently used first out. Executors send tasks that
 share a start to the same worker one after another (:func:`start_key`), so pooled comparisons hit too.
+``CRSIM_START_CACHE=off`` in the environment switches it off in every process started with it (for
+benchmarks: ``benchmarks/bench_start_cache.py``); in Python, ``with CACHE.disabled():``.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +42,8 @@ MAX_BYTES = 256 * 2**20
 #: Model attributes that settling writes besides the practice and consortium state and the streams
 #: (tests/test_start_cache.py checks that settling changes no other attribute).
 MODEL_ATTRIBUTES = ("effort_value", "outcome_outliers", "ledger", "flows", "convergence")
+#: Environment variable: ``off`` switches the cache off in processes started with it.
+START_CACHE_ENV = "CRSIM_START_CACHE"
 
 
 def start_key(scenario: Scenario, seed: int) -> str:
@@ -107,28 +113,31 @@ class StartCache:
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self.max_entries, self.max_bytes = max_entries, max_bytes
-        self.enabled = True
+        self.enabled = os.environ.get(START_CACHE_ENV, "").strip().lower() != "off"
         self.hits = self.misses = 0
         self._entries: OrderedDict[str, SettledStart] = OrderedDict()
+        self._lock = threading.Lock()  # a Dask worker with several threads runs several models at once
 
     def get(self, key: str) -> SettledStart | None:
         if not self.enabled:
             return None
-        entry = self._entries.get(key)
-        if entry is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return entry
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
 
     def put(self, key: str, entry: SettledStart) -> None:
         if not self.enabled or entry.nbytes > self.max_bytes:
             return
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
-            self._entries.popitem(last=False)
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries or self.nbytes > self.max_bytes:
+                self._entries.popitem(last=False)
 
     @property
     def nbytes(self) -> int:
@@ -139,8 +148,9 @@ class StartCache:
 
     def clear(self) -> None:
         """Forget every start and the hit counts."""
-        self._entries.clear()
-        self.hits = self.misses = 0
+        with self._lock:
+            self._entries.clear()
+            self.hits = self.misses = 0
 
     @contextmanager
     def disabled(self) -> Iterator[None]:

@@ -4,6 +4,8 @@ pools keep runs that share a start together."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,10 +50,13 @@ def test_a_cached_start_gives_the_run_that_settles_its_own(name):
     outcome_weight=st.floats(0.0, 1.0),
     premium=st.floats(0.0, 20.0),
     sensitivity=st.floats(0.0, 1.0),
+    gms=st.floats(30.0, 150.0),
     seed=st.integers(0, 50),
 )
-def test_no_lever_reaches_the_cached_start(mode, contracts, point_value, outcome_weight, premium, sensitivity, seed):
+def test_no_lever_reaches_the_cached_start(mode, contracts, point_value, outcome_weight, premium, sensitivity, gms,
+                                           seed):
     overrides = [f"levers.delegation.mode={mode}", f"levers.contracts.model={contracts}",
+                 f"levers.contracts.gms_funding_per_head_gbp={gms}",
                  f"levers.qof.point_value_gbp={point_value}", f"levers.qof.outcome_weight={outcome_weight}",
                  f"levers.quality_premium.per_head_gbp={premium}",
                  f"levers.patient_choice.quality_sensitivity={sensitivity}"]
@@ -135,5 +140,20 @@ def test_pools_send_runs_that_share_a_start_together():
     groups = [[t.label + str(t.seed) for t in g] for g in sharing_a_start(tasks, limit=8)]
     assert groups == [["a1", "b1"], ["a2"], ["o2"], ["b2"]]
     assert [len(g) for g in sharing_a_start([_task(a, 1, "a")] * 5, limit=2)] == [2, 2, 1]
+    # A small experiment is split to keep every worker busy: 2 runs on 2 workers, one each.
+    assert [len(g) for g in sharing_a_start(tasks[:2], limit=8, workers=2)] == [1, 1]
+    assert [len(g) for g in sharing_a_start([_task(a, 1, "a")] * 3, limit=8, workers=2)] == [2, 1]
+    assert [len(g) for g in sharing_a_start([_task(a, 1, "a")] * 40, limit=8, workers=2)] == [8] * 5
     results = execute_group([_task(a, 1, "a"), _task(b, 1, "b")])
     assert [r.ok for r in results] == [True, True] and (CACHE.hits, CACHE.misses) == (1, 1)
+
+
+def test_the_environment_switches_the_cache_off_in_new_processes():
+    import subprocess
+    import sys
+
+    code = "from sim.start_cache import CACHE; print(CACHE.enabled)"
+    seen = {value: subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                  env={**os.environ, "CRSIM_START_CACHE": value}).stdout.strip()
+            for value in ("off", "OFF", "", "on")}
+    assert seen == {"off": "False", "OFF": "False", "": "True", "on": "True"}

@@ -201,7 +201,7 @@ class ProcessPoolExecutor(_Base):
 
     def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
         pool = self._get_pool()
-        groups = sharing_a_start(tasks, GROUP_LIMIT)
+        groups = sharing_a_start(tasks, GROUP_LIMIT, self.workers)
         pending: dict[cf.Future[list[TaskResult]], list[RunTask]] = {}
         finished = False
 
@@ -313,7 +313,7 @@ class DaskExecutor(_Base):
 
     def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
         distributed = self._distributed
-        groups = sharing_a_start(tasks, GROUP_LIMIT)
+        groups = sharing_a_start(tasks, GROUP_LIMIT, self.workers)
         pending: dict[str, list[RunTask]] = {}
         futures: dict[str, Any] = {}
         queue = distributed.as_completed(loop=self.client.loop)

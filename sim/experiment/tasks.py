@@ -7,6 +7,8 @@ result to the orchestrating process, which alone writes, so the store needs no d
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 import traceback
 from collections.abc import Iterable, Iterator
@@ -81,16 +83,23 @@ def execute(task: RunTask) -> TaskResult:
     return TaskResult(task, result, None, time.perf_counter() - started, metric_rows(result.metrics))
 
 
-def sharing_a_start(tasks: Iterable[RunTask], limit: int) -> Iterator[list[RunTask]]:
+def sharing_a_start(tasks: Iterable[RunTask], limit: int, workers: int = 1) -> Iterator[list[RunTask]]:
     """Consecutive tasks in groups of at most ``limit`` that settle the same start (the same seed,
     run settings and assumptions: :func:`sim.start_cache.start_key`), for a pool to send each group to
     one worker, which then settles it once. Plans put such tasks next to each other: a comparison's
-    scenarios at each replication, an uncertainty comparison's scenarios at each draw and replication."""
+    scenarios at each replication, an uncertainty comparison's scenarios at each draw and replication.
+
+    An experiment of fewer than ``limit`` runs a worker is grouped more finely, so that it still keeps
+    every one of the ``workers`` busy (two runs on two workers go one to each, not both to one)."""
     from sim.start_cache import start_key
 
+    source = iter(tasks)
+    head = list(itertools.islice(source, workers * limit))
+    if len(head) < workers * limit:  # the whole experiment
+        limit = max(1, min(limit, math.ceil(len(head) / workers)))
     group: list[RunTask] = []
     group_key = None
-    for task in tasks:
+    for task in itertools.chain(head, source):
         key = start_key(task.scenario, task.seed)
         if group and (key != group_key or len(group) >= limit):
             yield group
