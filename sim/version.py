@@ -8,7 +8,7 @@ from pathlib import Path
 
 # Bump when a change alters results for the same scenario and seed: stored runs are reused only
 # when (scenario hash, seed, MODEL_VERSION) match.
-MODEL_VERSION = "0.3.0"
+MODEL_VERSION = "0.3.1"
 
 
 @functools.cache

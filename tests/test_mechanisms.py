@@ -475,3 +475,21 @@ def test_the_spin_up_leaves_no_flows_in_the_starting_quarter():
     frame = metrics("status_quo", quarters=1, scale=0.1)
     flows = [m.name for m in METRICS if m.kind == "flow"]
     assert (frame[flows].iloc[0] == 0).all(), frame[flows].iloc[0][frame[flows].iloc[0] != 0].to_dict()
+
+
+def test_patient_choice_follows_no_quality_difference_where_there_is_none():
+    """Every practice drawn at the same quality (no spread, no deprivation gap): the spread across
+    practices is rounding noise, so choice earns nothing and moves no patient by quality. (Until model
+    0.3.1 the noise, about 1e-16, was divided by: capitation valued improvement at 1e14 GBP and every
+    practice's improvement effort went to 1.)"""
+    flat = ("assumptions.initial.quality_sd=0", "assumptions.initial.deprivation_quality_gap=0",
+            "assumptions.practice.quality_shock_sd=0")
+    model = CommissioningModel(small("status_quo", *flat, quarters=4), seed=SEED, snapshots=False)
+    ps, n = model.practices, model.practices.n
+    assert np.ptp(ps.quality[:n]) < 1e-12  # the premise: no quality difference to follow
+    assert not model.effort_value.improve_capitation.any()
+    assert not rules.quality_z(ps, n, model.n_consortia).any()
+    normal = CommissioningModel(small("status_quo", quarters=4), seed=SEED, snapshots=False)
+    assert ps.effort_improve[:n].max() < 0.9
+    assert abs(ps.effort_improve[:n].mean() - normal.practices.effort_improve[: normal.practices.n].mean()) < 0.05
+    assert normal.effort_value.improve_capitation.max() > 0  # with a spread, choice does pay

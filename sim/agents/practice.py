@@ -244,6 +244,17 @@ def decay_pressure(ps: PracticeState, n: int, duration_quarters: float) -> None:
     ps.remedial[:n] *= keep
 
 
+#: Below this spread of quality across open practices (rounding noise when every practice has the same
+#: quality), patients have no quality difference to follow: z-scores are 0 and choice earns nothing.
+MIN_QUALITY_SD = 1e-9
+
+
+def quality_spread(quality: np.ndarray, open_: np.ndarray) -> float:
+    """SD of quality across open practices, 0 where it is no more than rounding noise."""
+    sd = float(np.std(quality[open_])) if open_.any() else 0.0
+    return sd if sd > MIN_QUALITY_SD else 0.0
+
+
 def quality_z(ps: PracticeState, n: int, n_consortia: int) -> np.ndarray:
     """Each practice's quality against its consortium's list-weighted mean, in SDs of quality across
     open practices (what patients choosing a practice compare)."""
@@ -252,8 +263,8 @@ def quality_z(ps: PracticeState, n: int, n_consortia: int) -> np.ndarray:
     cons, q = ps.consortium[:n], ps.quality[:n]
     pop = np.bincount(cons, weights=lists, minlength=n_consortia)
     mean_q = np.bincount(cons, weights=lists * q, minlength=n_consortia) / np.maximum(pop, 1e-12)
-    sd = float(np.std(q[open_])) if open_.any() else 0.0
-    return (q - mean_q[cons]) / (sd or 1.0)
+    sd = quality_spread(q, open_)
+    return (q - mean_q[cons]) / sd if sd else np.zeros(n)
 
 
 def settle_choice_weights(ps: PracticeState, n: int, n_consortia: int, sensitivity: float, rows: np.ndarray) -> None:

@@ -154,7 +154,7 @@ def effort_value(
     capitation = zero
     choice = model.levers.patient_choice
     open_ = ps.open[:n]
-    sd_quality = float(np.std(quality[open_])) if open_.any() else 0.0
+    sd_quality = rules.quality_spread(quality, open_)
     if choice.switching_rate_per_year > 0 and choice.quality_sensitivity > 0 and sd_quality > 0:
         income = derived.funding_per_head(model) + ps.qof_income_last_gbp[:n] / np.maximum(lists, 1.0)
         margin = np.maximum(income - ps.cost_per_head_gbp[:n], 0.0)
