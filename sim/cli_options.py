@@ -227,10 +227,10 @@ def check_args(args: argparse.Namespace) -> None:
         scheduler_timeout()
     if opt("out") is not None:
         check_out(Path(opt("out")).parent if opt("command") == "calibrate" else opt("out"))
-        if opt("command") in ("compare", "sweep", "sensitivity", "critics"):
+        if opt("command") in ("compare", "sweep", "sensitivity", "critics", "optimise"):
             from sim.outputs import check_owner
 
             check_owner(Path(opt("out")), opt("name"))
-    elif opt("command") in ("run", "compare", "sweep", "sensitivity", "critics", "validate", "calibrate",
+    elif opt("command") in ("run", "compare", "sweep", "sensitivity", "critics", "optimise", "validate", "calibrate",
                             "export", "report", "discover"):
         check_out(RESULTS_DIR, "the results folder")

@@ -725,6 +725,24 @@ def test_compare_out_refuses_a_folder_holding_another_experiments_tables(tmp_pat
     assert refused.returncode == 2 and "already holds 1 other file(s)" in refused.stderr
 
 
+def test_optimise_out_is_checked_before_any_trial_runs(tmp_path):
+    """A design search refuses a folder holding another experiment's tables before it runs anything
+    (it used to run every trial and fail when writing its tables)."""
+    import sqlalchemy as sa
+
+    db, taken = f"sqlite:///{tmp_path / 'o.db'}", tmp_path / "taken"
+    taken.mkdir()
+    (taken / ".crsim-experiment").write_text("someone-else\n")
+    refused = run_cli("optimise", "quality_premium", "--lever", "levers.quality_premium.per_head_gbp=0:20",
+                      "--objective", "outcome_mean=min", "--trials", "4", "--db", db, "--out", str(taken), *TINY,
+                      cwd=tmp_path)
+    assert refused.returncode == 2 and "already holds the tables of experiment 'someone-else'" in refused.stderr
+    if (tmp_path / "o.db").exists():
+        with sa.create_engine(db).connect() as connection:
+            assert "runs" not in sa.inspect(connection).get_table_names() or not connection.execute(
+                sa.text("select count(*) from runs")).scalar()
+
+
 def test_scenario_text_is_shown_not_rendered_in_summary_md(tmp_path):
     scenario = tmp_path / "html.yaml"
     scenario.write_text("extends: delegation\nname: html_reform\n"
