@@ -257,3 +257,17 @@ def test_a_difference_in_another_unit_than_its_levels_says_which(runner: runs.Ru
     assert all(r.diff_unit in html_text for r in money)
     shares = rows["quality_mean"]
     assert shares.diff_unit == "percentage points of patients" and shares.unit.startswith("%")
+
+
+def test_money_of_a_sample_is_shown_for_england_as_in_the_pack(runner: runs.Runner):
+    """A comparison at 0.03 of England: its money differences are scaled to England and say so, and the
+    material threshold is England's at that scale (the explorer showed the sample's own totals)."""
+    view = runner.run(runs.Request("status_quo", "quality_premium", {PREMIUM: 20.0}, reps=2, **SMALL))
+    scale = view.scale
+    assert scale == SMALL["scale"]
+    england = {r.metric: r for r in runs.difference_rows(view.summary, view.baseline, view.scenario, scale=scale)}
+    sample = {r.metric: r for r in runs.difference_rows(view.summary, view.baseline, view.scenario)}
+    cost = england["total_cost_gbp"]
+    assert "England" in (cost.diff_unit or cost.unit) and "England" not in (sample["total_cost_gbp"].diff_unit
+                                                                           or sample["total_cost_gbp"].unit)
+    assert england["quality_mean"].difference == sample["quality_mean"].difference  # shares are not scaled

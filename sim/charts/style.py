@@ -117,17 +117,23 @@ def experiment_style(data: Any) -> dict[str, Any]:
     order = [str(s) for s in exp.get("scenarios") or []]
     if runs is not None and "scenario" in runs:
         order += [s for s in scenario_order(runs) if s not in order]
-    scale = (exp.get("options") or {}).get("scale")
-    if isinstance(scale, list):
-        scale = scale[0] if len(set(scale)) == 1 else None
+    scale = experiment_scale(exp)
     reps = exp.get("reps")
     provenance = Provenance(
         scenarios=tuple(order), replications=int(reps) if reps is not None else None,
         base_seed=int(exp["base_seed"]) if exp.get("base_seed") is not None else None,
         model_version=str(exp["model_version"]) if exp.get("model_version") else None,
-        experiment=exp.get("name"), scale=float(scale) if scale is not None else None,
+        experiment=exp.get("name"), scale=scale,
     )
     return {"colours": scenario_colours(order), "provenance": provenance}
+
+
+def experiment_scale(experiment: dict[str, Any]) -> float | None:
+    """The share of England a stored experiment's runs simulate (None if its scenarios differ in scale)."""
+    scale = (experiment.get("options") or {}).get("scale")
+    if isinstance(scale, list):
+        scale = scale[0] if len(set(scale)) == 1 else None
+    return float(scale) if scale is not None else None
 
 
 # ----------------------------------------------------------------------------------------- provenance

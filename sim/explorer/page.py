@@ -16,6 +16,7 @@ import solara
 import solara.lab
 from matplotlib.figure import Figure
 
+from sim.charts.style import experiment_scale
 from sim.errors import SimError
 from sim.explorer import funnel_view, runs, stored
 from sim.explorer.controls import Control, assumption_controls, changed, lever_controls, value_of
@@ -216,7 +217,8 @@ def RunProgress() -> None:
 
 def _chart(view: runs.RunView, name: str) -> tuple[bytes | None, str]:
     try:
-        return png(runs.fan_figure(view.metrics, name, [view.baseline, view.scenario], view.experiment)), ""
+        return png(runs.fan_figure(view.metrics, name, [view.baseline, view.scenario], view.experiment,
+                                   view.scale)), ""
     except SimError as exc:
         return None, str(exc)
 
@@ -235,8 +237,9 @@ def Results() -> None:
 def ResultView(view: runs.RunView) -> None:
     image, error = solara.use_memo(lambda: _chart(view, metric.value), dependencies=[view.experiment, metric.value])
     table = solara.use_memo(
-        lambda: difference_html(runs.difference_rows(view.summary, view.baseline, view.scenario), view.baseline,
-                                view.scenario, view.experiment), dependencies=[view.experiment])
+        lambda: difference_html(runs.difference_rows(view.summary, view.baseline, view.scenario,
+                                                     scale=view.scale),
+                                view.baseline, view.scenario, view.experiment), dependencies=[view.experiment])
     solara.Text(f"Experiment {view.experiment}: {view.baseline} and {view.scenario}, "
                 f"{view.computed} runs computed and {view.reused} reused from the store in {view.seconds:.1f} s.",
                 classes=["crsim-result-caption"])
@@ -299,7 +302,8 @@ def StoredExperiment(name: str, key: object) -> None:
     except SimError as exc:
         solara.Error(str(exc))
     for other in view.scenarios[1:]:
-        rows = runs.difference_rows(view.data.summary, view.baseline, other)
+        rows = runs.difference_rows(view.data.summary, view.baseline, other,
+                                    scale=experiment_scale(view.data.experiment))
         solara.HTML(tag="div", unsafe_innerHTML=difference_html(rows, view.baseline, other, view.name))
     if view.n_draws:
         solara.HTML(tag="h3", unsafe_innerHTML=f"Over {view.n_draws} draws of the assumptions")

@@ -64,6 +64,7 @@ class RunView:
     reused: int
     seconds: float
     command: str
+    scale: float = 1.0  # the share of England simulated
 
 
 def scenario_choices() -> list[str]:
@@ -162,7 +163,7 @@ class Runner:
                 session.progress = False
         out = result.outcome
         return RunView(result.name, base.name, other.name, result.metrics, result.summary, out.computed,
-                       out.reused, time.perf_counter() - start, equivalent_command(req))
+                       out.reused, time.perf_counter() - start, equivalent_command(req), float(req.scale))
 
     def close(self) -> None:
         session, self._session = self._session, None
@@ -179,10 +180,11 @@ def metric_choices() -> list[tuple[str, str]]:
     return [(m, METRICS_BY_NAME[m].label) for m in (*HEADLINE_METRICS, *rest)]
 
 
-def fan_figure(view_metrics: pd.DataFrame, metric: str, order: Sequence[str], experiment: str | None = None) -> Figure:
-    """The briefing pack's fan chart of one metric, the baseline first and in its colour."""
+def fan_figure(view_metrics: pd.DataFrame, metric: str, order: Sequence[str], experiment: str | None = None,
+               scale: float | None = None) -> Figure:
+    """The briefing pack's fan chart of one metric, the baseline first and in its colour (``scale``: the
+    share of England simulated, for the footer)."""
     colours = scenario_colours(order)
-    scale = float(view_metrics["scale"].iloc[0]) if "scale" in view_metrics and len(view_metrics) else None
     provenance = Provenance.from_frames(view_metrics, model_version=MODEL_VERSION, experiment=experiment,
                                         scale=scale)
     return fan_chart(view_metrics, metric, scenarios=list(order), colours=colours, layout="overlay",
@@ -209,11 +211,13 @@ class DifferenceRow:
 
 
 def difference_rows(summary: pd.DataFrame, baseline: str, scenario: str,
-                    metrics: Sequence[str] = HEADLINE_METRICS) -> list[DifferenceRow]:
-    """The paired differences at the horizon in the pack's number style (:func:`headline_rows`)."""
+                    metrics: Sequence[str] = HEADLINE_METRICS, *, scale: float | None = None) -> list[DifferenceRow]:
+    """The paired differences at the horizon in the pack's number style (:func:`headline_rows`): money
+    totals of runs at ``scale`` < 1 scaled to England, and judged against England's material threshold
+    at that scale, as the pack does."""
     horizon = summary[summary["quarter"] == summary["quarter"].max()] if "quarter" in summary else summary
     rows = []
-    for row in headline_rows(horizon, [baseline, scenario], metrics):
+    for row in headline_rows(horizon, [baseline, scenario], metrics, scale=scale):
         base, other = row.cells.get(baseline), row.cells.get(scenario)
         if base is None or other is None:
             continue

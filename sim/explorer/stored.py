@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from sim.charts.style import display_unit
+from sim.charts.style import display_unit, experiment_scale
 from sim.docs import parameter_label
 from sim.experiment.results import experiment_data
 from sim.experiment.store import ExperimentData, ResultStore
@@ -83,14 +83,16 @@ def failure_boxes(loaded: object, metric: str = "quality_mean") -> dict[str, lis
 
 def probability_rows(view: StoredView, metrics: tuple[str, ...] = DIRECTED_HEADLINE_METRICS) -> list[dict[str, str]]:
     """Per reform and metric: the probability of improvement and the difference over the draws (mean and
-    central 95%), in the pack's units (percentage points, GBP million a year...)."""
+    central 95%), in the pack's units (percentage points, GBP million a year...; money of runs at a scale
+    below 1 scaled to England)."""
     table = view.probabilities
     if table.empty:
         return []
+    scale = experiment_scale(view.data.experiment)
     rows = []
     for r in table[table["metric"].isin(metrics)].itertuples(index=False):
         spec = METRICS_BY_NAME[str(r.metric)]
-        unit = display_unit(spec, [r.low, r.high], per_year=True, difference=True)
+        unit = display_unit(spec, [r.low, r.high], per_year=True, difference=True, scale=scale)
         f = unit.factor
         rows.append({"scenario": str(r.scenario), "metric": spec.label, "unit": unit.text,
                      "probability": f"{100 * float(r.probability_better):.0f}%",
