@@ -165,9 +165,24 @@ class Page:
     def tab(self, name: str) -> None:
         next(t for t in self.css(".v-tab") if t.text.lower() == name.lower()).click()
 
+    def click(self, find: Callable[[], list[Any]], what: str, timeout: float = 30) -> None:
+        """Click the first element ``find`` returns once it takes the click: right after a tab switch it
+        can still be covered by the tab's transition (ElementNotInteractable), or redrawn under the click."""
+        def clicked() -> bool:
+            found = find()
+            if not found:
+                return False
+            try:
+                found[0].click()
+            except Exception:  # not interactable yet, or replaced while clicking: try again
+                return False
+            return True
+
+        _wait(self.driver, clicked, what, timeout)
+
     def choose(self, select: str, item: str) -> None:
-        _wait(self.driver, lambda: self.css(select), select, 30)[0].click()
-        _wait(self.driver, lambda: [i for i in self.css(".v-list-item") if i.text == item], item, 30)[0].click()
+        self.click(lambda: self.css(select), select)
+        self.click(lambda: [i for i in self.css(".v-list-item") if i.text == item], item)
 
     def severe_errors(self) -> list[Any]:
         return [e for e in self.driver.get_log("browser") if e.get("level") == "SEVERE"]
@@ -225,11 +240,11 @@ def test_open_the_run_as_a_stored_experiment_and_step_a_single_run(explorer: str
                                   if t.get_attribute("data-experiment") == name], "its table", 30)
 
     page.tab("Single run")
-    _wait(driver, lambda: page.css(".crsim-single-run"), "the single-run tab", 30)[0].click()
+    page.click(lambda: page.css(".crsim-single-run"), "the single-run tab")
     _wait(driver, lambda: page.css(".crsim-single-caption")[0].text.startswith("Quarter 1:"), "the funnel plot", 120)
     funnel = page.chart("img.crsim-funnel")
     assert funnel[1] > 300
-    page.css(".crsim-step")[0].click()
+    page.click(lambda: page.css(".crsim-step"), "the step button")
     _wait(driver, lambda: page.css(".crsim-single-caption")[0].text.startswith("Quarter 2:"), "quarter 2", 30)
     _wait(driver, lambda: page.chart("img.crsim-funnel")[0] != funnel[0], "the next quarter's plot", 30)
     assert page.severe_errors() == []
