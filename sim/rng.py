@@ -92,6 +92,11 @@ class Streams:
             generator = self._generators[site] = np.random.Generator(np.random.PCG64(sequence))
         return generator
 
+    @property
+    def generators(self) -> dict[str, np.random.Generator]:
+        """The streams created so far, by site (a copy of the mapping)."""
+        return dict(self._generators)
+
     def uniform(self, site: str, size: int | tuple[int, ...]) -> np.ndarray:
         """``size`` uniform draws on [0, 1) from ``site``'s stream."""
         return self[site].random(size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -172,8 +173,12 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_FastStrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+# YAML 1.1, which PyYAML follows, reads 1e-3 (an exponent without a decimal point) as a string: a number
+# written the way most users write it would be refused as "not a number".
+_EXPONENT_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+for _loader in (_StrictLoader, _FastStrictLoader):
+    _loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+0123456789"))
 
 # How much of a user's value an error message quotes: enough to recognise it, never the whole of a huge or
 # deeply nested value (a YAML alias bomb would otherwise print hundreds of megabytes).
@@ -249,7 +254,7 @@ def parse_override(text: str) -> tuple[str, Any]:
             "for example --set levers.qof.outcome_weight=0.5."
         )
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = yaml.load(raw, Loader=_StrictLoader) if raw.strip() else None
     except yaml.YAMLError:
         raise ScenarioError(f"--set '{text}': the value '{raw}' is not a number, word or boolean.") from None
     if value is None or isinstance(value, dict | list):

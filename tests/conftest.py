@@ -18,6 +18,15 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_ENV = "CRSIM_TEST_POSTGRES_URL"
 
 
+@pytest.fixture(autouse=True)
+def _no_start_from_another_test() -> None:
+    """Each test settles its own starts (runs within a test still share them): a start cached by an
+    earlier test would hide what this one patches, and every mutant mutmut runs in a forked process."""
+    from sim.start_cache import CACHE
+
+    CACHE.clear()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'results.db'}"

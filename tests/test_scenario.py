@@ -100,6 +100,17 @@ def test_parse_override_types():
     assert parse_override("a.b=true") == ("a.b", True)
     assert parse_override("a.b=all") == ("a.b", "all")
     assert parse_override("a.b=3") == ("a.b", 3)
+    # An exponent without a decimal point is a string in YAML 1.1; users mean a number.
+    assert parse_override("a.b=1e-3") == ("a.b", 0.001)
+    assert parse_override("a.b=-2E+5") == ("a.b", -200000.0)
+    assert parse_override("a.b=e5") == ("a.b", "e5")
+
+
+def test_a_scenario_file_reads_numbers_with_exponents(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("extends: status_quo\nlevers:\n  qof:\n    outcome_weight: 5e-1\n")
+    assert load_scenario(str(path)).levers.qof.outcome_weight == 0.5
+    assert load_scenario("status_quo", ["levers.qof.outcome_weight=25e-2"]).levers.qof.outcome_weight == 0.25
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from sim.experiment.errors import ExecutorError
-from sim.experiment.tasks import RunTask, TaskResult, execute, failed_result
+from sim.experiment.tasks import RunTask, TaskResult, execute, execute_group, failed_result, sharing_a_start
+
+#: Pools send up to this many consecutive runs that settle the same start to one worker, as one job (a
+#: comparison's scenarios at one replication); the worker settles the start once (:mod:`sim.start_cache`).
+GROUP_LIMIT = 8
 
 
 @runtime_checkable
@@ -197,40 +201,40 @@ class ProcessPoolExecutor(_Base):
 
     def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
         pool = self._get_pool()
-        source = iter(tasks)
-        pending: dict[cf.Future[TaskResult], RunTask] = {}
+        groups = sharing_a_start(tasks, GROUP_LIMIT)
+        pending: dict[cf.Future[list[TaskResult]], list[RunTask]] = {}
         finished = False
 
         def fill() -> None:
-            while len(pending) < self.max_pending:
-                task = next(source, None)
-                if task is None:
+            while sum(map(len, pending.values())) < self.max_pending:
+                group = next(groups, None)
+                if group is None:
                     return
-                pending[pool.submit(execute, task)] = task
+                pending[pool.submit(execute_group, group)] = group
 
         try:
             fill()
             while pending:
                 done, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
                 for future in done:
-                    task = pending.pop(future)
+                    group = pending.pop(future)
                     try:
-                        result = future.result()
+                        results = future.result()
                     except cf.process.BrokenProcessPool as exc:
                         raise ExecutorError(
                             "A worker process died unexpectedly (out of memory, or killed). Finished runs "
                             f"are stored; run the same command again to resume. ({exc})"
                         ) from None
                     except Exception as exc:  # e.g. the result failed to pickle
-                        result = failed_result(task, f"{type(exc).__name__}: {exc}")
-                    yield result
+                        results = [failed_result(task, f"{type(exc).__name__}: {exc}") for task in group]
+                    yield from results
                 fill()
             finished = True
         finally:
             if not finished:
                 self._abort(pending)
 
-    def _abort(self, pending: dict[cf.Future[TaskResult], RunTask]) -> None:
+    def _abort(self, pending: dict[cf.Future[list[TaskResult]], list[RunTask]]) -> None:
         """Cancel queued work and stop the workers now, rather than waiting for runs in progress."""
         for future in pending:
             future.cancel()
@@ -309,19 +313,19 @@ class DaskExecutor(_Base):
 
     def map_runs(self, tasks: Iterable[RunTask]) -> Iterator[TaskResult]:
         distributed = self._distributed
-        source = iter(tasks)
-        pending: dict[str, RunTask] = {}
+        groups = sharing_a_start(tasks, GROUP_LIMIT)
+        pending: dict[str, list[RunTask]] = {}
         futures: dict[str, Any] = {}
         queue = distributed.as_completed(loop=self.client.loop)
         finished = False
 
         def fill() -> None:
-            while len(pending) < self.max_pending:
-                task = next(source, None)
-                if task is None:
+            while sum(map(len, pending.values())) < self.max_pending:
+                group = next(groups, None)
+                if group is None:
                     return
-                future = self.client.submit(execute, task, pure=False)
-                pending[future.key] = task
+                future = self.client.submit(execute_group, group, pure=False)
+                pending[future.key] = group
                 futures[future.key] = future
                 queue.add(future)
 
@@ -329,16 +333,16 @@ class DaskExecutor(_Base):
             fill()
             while pending:
                 future = self._next_done(queue)
-                task = pending.pop(future.key)
+                group = pending.pop(future.key)
                 futures.pop(future.key, None)
                 try:
-                    result = self._result(future)
+                    results = self._result(future)
                 except ExecutorError:
                     raise
                 except Exception as exc:  # a worker died or the result could not be deserialised
-                    result = failed_result(task, f"{type(exc).__name__}: {exc}")
+                    results = [failed_result(task, f"{type(exc).__name__}: {exc}") for task in group]
                 future.release()
-                yield result
+                yield from results
                 fill()
             finished = True
         finally:

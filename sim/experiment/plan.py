@@ -120,7 +120,9 @@ class Plan:
 
         Comparisons go replication by replication (so an interrupted comparison is balanced across
         scenarios); sweeps go point by point (so each point's scenario is built once); an uncertainty
-        comparison goes draw by draw, every scenario at each (so an interrupted one stays paired).
+        comparison goes draw by draw, every scenario at each (so an interrupted one stays paired). Runs
+        that settle the same start come one after the other, for executors to keep together
+        (:func:`~sim.experiment.tasks.sharing_a_start`).
         """
         if self.draws is not None:
             yield from self._draw_tasks()
@@ -143,12 +145,14 @@ class Plan:
         assert self.draws is not None
         integer = self.options["integer"]
         for draw in range(self.draws.n_draws):
+            drawn = []
             for label, scenario in self.compared:
                 point = self.draws.point(self.draw_values[label], draw, integer)
-                drawn = with_values(scenario, point, f"{label} at assumption draw {draw}")
-                digest = scenario_hash(drawn)
-                for rep in range(self.reps):
-                    yield RunTask(drawn, self.base_seed + rep, digest, label, draw, rep,
+                at_draw = with_values(scenario, point, f"{label} at assumption draw {draw}")
+                drawn.append((label, at_draw, scenario_hash(at_draw)))
+            for rep in range(self.reps):  # the scenarios side by side: they share the replication's start
+                for label, at_draw, digest in drawn:
+                    yield RunTask(at_draw, self.base_seed + rep, digest, label, draw, rep,
                                   self.keep_snapshots(rep) and draw == 0)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from sim.experiment.rows import MetricRows, metric_rows
@@ -78,6 +79,31 @@ def execute(task: RunTask) -> TaskResult:
     except Exception:  # a model failure, recorded against this run
         return TaskResult(task, None, traceback.format_exc(limit=20), time.perf_counter() - started)
     return TaskResult(task, result, None, time.perf_counter() - started, metric_rows(result.metrics))
+
+
+def sharing_a_start(tasks: Iterable[RunTask], limit: int) -> Iterator[list[RunTask]]:
+    """Consecutive tasks in groups of at most ``limit`` that settle the same start (the same seed,
+    run settings and assumptions: :func:`sim.start_cache.start_key`), for a pool to send each group to
+    one worker, which then settles it once. Plans put such tasks next to each other: a comparison's
+    scenarios at each replication, an uncertainty comparison's scenarios at each draw and replication."""
+    from sim.start_cache import start_key
+
+    group: list[RunTask] = []
+    group_key = None
+    for task in tasks:
+        key = start_key(task.scenario, task.seed)
+        if group and (key != group_key or len(group) >= limit):
+            yield group
+            group = []
+        group.append(task)
+        group_key = key
+    if group:
+        yield group
+
+
+def execute_group(tasks: list[RunTask]) -> list[TaskResult]:
+    """:func:`execute` each task in turn, in this worker (so that they share its cached start)."""
+    return [execute(task) for task in tasks]
 
 
 def failed_result(task: RunTask, message: str) -> TaskResult:

@@ -18,6 +18,7 @@ from sim import derived, incentives
 from sim.agents import practice as rules
 from sim.params import QOF, Contracts, Levers, QualityPremium
 from sim.processes import money, policy, review
+from sim.start_cache import CACHE, capture, restore, start_key
 
 if TYPE_CHECKING:
     from sim.model import CommissioningModel
@@ -41,7 +42,6 @@ def settle(model: CommissioningModel) -> None:
     baseline_qof = QOF() if a.initial.qof_in_place else QOF(points_max=0, point_value_gbp=0)
     model.reference_list = float(ps.list_size[:n].mean())
     model.reference_quality = a.initial.quality_mean
-    model.single_rate = incentives.single_rate(ps.contract[:n], ps.list_size[:n], model.levers.contracts)
     model.warranted_rx_gbp = a.prescribing.cost_per_head_gbp - a.prescribing.unwarranted_mean_gbp
     ps.outcome_per_1000[:n] = rules.outcome_target(ps, n, a.outcomes, model.reference_quality)
     ps.unwarranted_gbp[:n] = ps.habit_gbp[:n]
@@ -51,15 +51,15 @@ def settle(model: CommissioningModel) -> None:
     )
     ps.admissions_last4[:, :] = history
 
-    with baseline_regime(model, baseline_qof):
-        settle_effort(model, baseline_qof)
-        # The drawn unwarranted cost is today's level; the habit it reverts to is higher by what the
-        # current prescribing effort holds it down.
-        p = a.prescribing
-        if p.habit_reversion > 0:
-            held_down = p.efficiency_effect * ps.effort_prescribing[:n]
-            ps.habit_gbp[:n] *= (p.habit_reversion + held_down) / p.habit_reversion
-        mean_improve = spin_up(model, baseline_qof)
+    key = start_key(model.scenario, model.seed)
+    cached = CACHE.get(key)
+    if cached is None:
+        mean_improve = settle_baseline(model, baseline_qof)
+        CACHE.put(key, capture(model, mean_improve))
+    else:
+        mean_improve = restore(model, cached)
+    # Set after the baseline's settling, which must not read what depends on the scenario's levers.
+    model.single_rate = incentives.single_rate(ps.contract[:n], ps.list_size[:n], model.levers.contracts)
     # Each practice's quality is steady for the improvement effort it made on average over the spin-up.
     current = ps.effort_improve[:n].copy()
     ps.effort_improve[:n] = mean_improve
@@ -80,13 +80,31 @@ def settle(model: CommissioningModel) -> None:
     ps.measure_last_year[:n] = money.practice_measure(model, expected=True)
 
 
+def settle_baseline(model: CommissioningModel, baseline_qof: QOF) -> np.ndarray:
+    """Effort, recording and habits settled, then the spin-up, all under the baseline's levers: the
+    costly part of the start, a function of the seed, the run settings and the assumptions alone
+    (hence cached by :mod:`sim.start_cache`). Returns each practice's mean improvement effort over the
+    spin-up."""
+    ps, n, p = model.practices, model.practices.n, model.assumptions.prescribing
+    with baseline_regime(model, baseline_qof):
+        settle_effort(model, baseline_qof)
+        # The drawn unwarranted cost is today's level; the habit it reverts to is higher by what the
+        # current prescribing effort holds it down.
+        if p.habit_reversion > 0:
+            held_down = p.efficiency_effect * ps.effort_prescribing[:n]
+            ps.habit_gbp[:n] *= (p.habit_reversion + held_down) / p.habit_reversion
+        return spin_up(model, baseline_qof)
+
+
 @contextmanager
 def baseline_regime(model: CommissioningModel, baseline_qof: QOF) -> Iterator[None]:
     """Run the block under the baseline's levers (schema defaults: remote oversight, today's contracts
     and patient choice, the baseline QOF), whatever the scenario's, so that every scenario run with the
-    same seed settles into the same starting state."""
-    scenario = model.scenario
+    same seed settles into the same starting state. The caller sets the scenario's single rate after."""
+    scenario, ps = model.scenario, model.practices
     model.scenario = scenario.model_copy(update={"levers": Levers(qof=baseline_qof)})
+    # The day's single rate (nothing converges to it before the start, so its value changes nothing).
+    model.single_rate = incentives.single_rate(ps.contract[: ps.n], ps.list_size[: ps.n], Contracts())
     try:
         yield
     finally:
