@@ -167,9 +167,10 @@ def test_the_settled_effort_is_a_fixed_point_of_the_effort_targets():
         assert np.abs(target - effort[:n]).max() < 1e-4
 
 
-def test_a_second_start_with_the_same_seed_is_restored_from_the_cache():
+def test_a_second_start_with_the_same_seed_is_restored_from_the_cache(monkeypatch):
     """Another scenario's levers, the same seed, run settings and assumptions: the start is settled once,
     restored the second time, and is the same start."""
+    monkeypatch.setattr(CACHE, "enabled", True)  # (even where the environment switches the cache off)
     assert len(CACHE) == 0
     first = fresh()
     second = fresh("levers.delegation.mode=all", "levers.qof.point_value_gbp=200")
