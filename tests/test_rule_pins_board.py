@@ -41,6 +41,24 @@ def test_without_remedial_notices_the_board_neither_notices_nor_terminates():
     noticed, terminated = model.board.contract_actions(np.zeros(ps.capacity))
     assert noticed.size == 0 and terminated.size == 0
     assert ps.notices[worst] == limit and ps.remedial[worst] == 0.0
+    # Closed without action, so that a persistent outlier is escalated (and counted) again next year.
+    assert not ps.escalated[worst] and ps.unresolved[worst] == 0
+
+
+def test_without_remedial_notices_escalations_are_still_counted_every_year():
+    """Until model 0.3.1 an escalation the board could not act on was never closed, so each persistent
+    outlier was escalated once and the escalations metric fell towards 0 (42, 81, 42, 21, 12, 6, 3 a year in
+    white_paper at 0.1 x, seed 3). Closed each year end, outliers are escalated again: the count stays up."""
+    from helpers import small
+
+    from sim.runner import run
+
+    def yearly(*overrides: str) -> list[float]:
+        metrics = run(small("white_paper", *overrides, scale=0.1, quarters=28), 3, snapshots=False).metrics
+        return metrics.groupby("financial_year")["escalations"].sum().tolist()
+
+    off = yearly("levers.contract_actions.remedial_notices=false")
+    assert min(off[2:]) > 0.4 * max(off[:2]), off
 
 
 def test_notices_add_up_a_year_at_a_time_to_termination_and_each_year_closes_the_escalation():

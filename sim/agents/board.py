@@ -78,7 +78,8 @@ class Board(mesa.Agent):
         and acts only where the assessment places it below the ``confirm_below_quantile`` quantile of all
         open practices: a remedial notice, or termination for a practice already holding
         ``terminate_after_notices`` notices. Escalations it does not confirm (an outlier on admissions
-        from case mix, say) are closed without action.
+        from case mix, say) are closed without action, as is every escalation when the board issues no
+        notices (``remedial_notices`` false), so that a practice can be escalated again the next year.
         """
         ps = self.model.practices
         n = ps.n
@@ -88,8 +89,12 @@ class Board(mesa.Agent):
             clean = open_ & ~ps.escalated[:n]
             ps.notices[:n] = np.where(clean, 0, ps.notices[:n])
         escalated = np.flatnonzero(ps.escalated[:n] & open_)
-        if not ca.remedial_notices or escalated.size == 0:
+        if not ca.remedial_notices:  # the board acts on no escalation: each is closed without action
+            ps.escalated[escalated] = False
+            ps.unresolved[escalated] = 0
             return escalated[:0], escalated[:0]
+        if escalated.size == 0:
+            return escalated, escalated
         bar = np.quantile(ps.quality[:n][open_], ca.confirm_below_quantile)
         assessed = ps.quality[escalated] + ca.assessment_noise_sd * assessment_noise[escalated]
         confirmed = escalated[assessed <= bar]
