@@ -44,6 +44,27 @@ def hand_state(n: int, **columns: Any) -> Any:
     return ps
 
 
+class MeanPoisson:
+    """A model's streams with the Poisson draws of one ``site`` at their expectation, for a hand calculation
+    of the counts; every other draw is the real stream's."""
+
+    class _Mean:
+        @staticmethod
+        def poisson(lam: Any) -> Any:
+            import numpy as np
+
+            return np.asarray(lam, dtype=float)
+
+    def __init__(self, real: Any, site: str) -> None:
+        self.real, self.site = real, site
+
+    def __getitem__(self, site: str) -> Any:
+        return self._Mean() if site == self.site else self.real[site]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python run_sim.py ARGS`` as a user would, in a subprocess."""
     return subprocess.run(

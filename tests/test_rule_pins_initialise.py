@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import fresh
+from helpers import MeanPoisson, fresh
 
 from sim.agents import practice as rules
 from sim.agents.board import Board
@@ -104,22 +104,6 @@ def test_the_spin_up_holds_the_remedial_notices_of_six_year_ends(monkeypatch):
     assert len(calls) == 6
 
 
-class _MeanHistory:
-    """Streams whose starting admission history is its Poisson mean."""
-
-    class _Mean:
-        @staticmethod
-        def poisson(lam):
-            return np.asarray(lam, dtype=float)
-
-    def __init__(self, real) -> None:
-        self.real = real
-
-    def __getitem__(self, site):
-        return self._Mean() if site == "initial.admission_history" else self.real[site]
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
 
 
 def test_the_admission_history_is_four_quarters_of_the_latent_rate(monkeypatch):
@@ -133,7 +117,7 @@ def test_the_admission_history_is_four_quarters_of_the_latent_rate(monkeypatch):
         real_settle = initialise.settle
 
         def settle(model):
-            model.streams = _MeanHistory(model.streams)
+            model.streams = MeanPoisson(model.streams, "initial.admission_history")
             try:
                 real_settle(model)
             finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import fresh, hand_state
+from helpers import MeanPoisson, fresh, hand_state
 
 from sim import incentives, marginal
 from sim.agents import consortium as cons_rules
@@ -257,33 +257,12 @@ def test_the_secular_trend_adds_a_quarter_of_its_yearly_rate_and_quality_is_clip
     assert ps.quality[0] == pytest.approx(min(max(want, 0.0), 1.0), rel=1e-12)
 
 
-class _MeanDraws:
-    """Streams whose Poisson admissions are their expectation (a hand calculation of the counts)."""
-
-    class _Mean:
-        @staticmethod
-        def poisson(lam):
-            return np.asarray(lam, dtype=float)
-
-    def __init__(self, real) -> None:
-        self.real = real
-
-    def __getitem__(self, site):
-        return self._Mean() if site == "effort.admissions" else self.real[site]
-
-    def uniform(self, site, size):
-        return self.real.uniform(site, size)
-
-    def normal(self, site, size):
-        return self.real.normal(site, size)
-
-
 def test_a_quarters_admissions_are_the_rate_times_the_list_and_shift_the_history(monkeypatch):
     from sim.processes import effort
 
     model = fresh()
     ps, n = model.practices, model.practices.n
-    monkeypatch.setattr(model, "streams", _MeanDraws(model.streams))
+    monkeypatch.setattr(model, "streams", MeanPoisson(model.streams, "effort.admissions"))
     ps.outcome_per_1000[:3] = [20.0, 40.0, 40.0]
     ps.list_size[:3] = [4000.0, 2000.0, 5000.0]
     ps.open[2] = False
@@ -389,15 +368,18 @@ def test_a_terminated_list_disperses_when_no_row_is_left_for_a_new_provider(monk
     assert float(ps.list_size[:n][ps.consortium[:n] == k].sum()) == pytest.approx(before, rel=1e-12)
 
 
-class _FixedUniform(_MeanDraws):
+class _FixedUniform:
     """Streams whose uniform draws at the given sites are fixed arrays."""
 
     def __init__(self, real, **fixed) -> None:
-        super().__init__(real)
+        self.real = real
         self.fixed = {site.replace("__", "."): values for site, values in fixed.items()}
 
     def __getitem__(self, site):
         return self.real[site]
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
 
     def uniform(self, site, size):
         if site in self.fixed:
