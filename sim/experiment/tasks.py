@@ -89,7 +89,7 @@ def sharing_a_start(tasks: Iterable[RunTask], limit: int, workers: int = 1) -> I
     one worker, which then settles it once. Plans put such tasks next to each other: a comparison's
     scenarios at each replication, an uncertainty comparison's scenarios at each draw and replication.
 
-    An experiment of fewer than ``limit`` runs a worker is grouped more finely, so that it still keeps
+    An experiment of fewer than ``limit`` runs per worker is grouped more finely, so that it still keeps
     every one of the ``workers`` busy (two runs on two workers go one to each, not both to one)."""
     from sim.start_cache import start_key
 
