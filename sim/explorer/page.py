@@ -16,7 +16,6 @@ import solara
 import solara.lab
 from matplotlib.figure import Figure
 
-from sim.charts.style import experiment_scale
 from sim.errors import SimError
 from sim.explorer import funnel_view, runs, stored
 from sim.explorer.controls import Control, assumption_controls, changed, lever_controls, value_of
@@ -302,8 +301,7 @@ def StoredExperiment(name: str, key: object) -> None:
     except SimError as exc:
         solara.Error(str(exc))
     for other in view.scenarios[1:]:
-        rows = runs.difference_rows(view.data.summary, view.baseline, other,
-                                    scale=experiment_scale(view.data.experiment))
+        rows = runs.difference_rows(view.data.summary, view.baseline, other, scale=view.scale)
         solara.HTML(tag="div", unsafe_innerHTML=difference_html(rows, view.baseline, other, view.name))
     if view.n_draws:
         solara.HTML(tag="h3", unsafe_innerHTML=f"Over {view.n_draws} draws of the assumptions")

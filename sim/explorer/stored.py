@@ -36,6 +36,7 @@ class StoredView:
     probabilities: pd.DataFrame = field(default_factory=pd.DataFrame)  # scenario, metric, probability_better...
     failures: dict[str, list[str]] = field(default_factory=dict)  # scenario -> one sentence per box
     n_draws: int = 0
+    scale: float | None = None  # the share of England simulated (None if the scenarios differ in it)
 
 
 def experiment_table(store: ResultStore) -> pd.DataFrame:
@@ -52,7 +53,8 @@ def open_experiment(store: ResultStore, name: str) -> StoredView:
     data = experiment_data(store, name, snapshots=False)
     scenarios = list(info["scenarios"])
     baseline = info.get("baseline") or scenarios[0]
-    view = StoredView(name, data, baseline, [baseline, *[s for s in scenarios if s != baseline]])
+    view = StoredView(name, data, baseline, [baseline, *[s for s in scenarios if s != baseline]],
+                      scale=experiment_scale(data.experiment))
     if is_uncertainty(info) and not data.metrics.empty:
         loaded = load_uncertainty(store, name)
         view.n_draws = loaded.n_draws
@@ -88,11 +90,10 @@ def probability_rows(view: StoredView, metrics: tuple[str, ...] = DIRECTED_HEADL
     table = view.probabilities
     if table.empty:
         return []
-    scale = experiment_scale(view.data.experiment)
     rows = []
     for r in table[table["metric"].isin(metrics)].itertuples(index=False):
         spec = METRICS_BY_NAME[str(r.metric)]
-        unit = display_unit(spec, [r.low, r.high], per_year=True, difference=True, scale=scale)
+        unit = display_unit(spec, [r.low, r.high], per_year=True, difference=True, scale=view.scale)
         f = unit.factor
         rows.append({"scenario": str(r.scenario), "metric": spec.label, "unit": unit.text,
                      "probability": f"{100 * float(r.probability_better):.0f}%",
