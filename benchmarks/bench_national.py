@@ -8,7 +8,8 @@ The same is repeated at 0.1, 1, 4 and 10 times national scale; the cost per prac
 scale is given relative to scale 1 (targets: 10x within 1.3x of 1x).
 
 Last, the national run against model 0.2.0's code (issue 14's reference: the last commit at 0.2.0,
-unpacked with ``git archive``), each timed in processes of its own started alternately, by CPU time.
+unpacked with ``git archive``), each timed in processes of its own started alternately, by CPU time, and
+this tree's floor (``bench_floor.py``) against the time that twice 0.2.0's speed needs.
 
 Run: ``python benchmarks/bench_national.py`` (``--quick`` for fewer repetitions, ``--scenario`` to
 change the scenario, ``--scales`` to change the scales, ``--against COMMIT`` for another reference,
@@ -27,10 +28,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bench_floor import floor_and_run
 from common import machine_report, median, peak_rss_mb, reproduce_line, timed
 
 from sim.runner import run
 from sim.scenario import load_scenario
+from sim.start_cache import CACHE
 
 # Repetitions per scale (timed runs after one warm-up): fewer at large scale, where one run takes seconds.
 #: The last commit at model 0.2.0: the reference issue 14's targets are set against.
@@ -49,6 +52,7 @@ def measure(scenario_name: str, scale: float, reps: int) -> dict[str, float]:
     walls, cpus = [], []
     practices = quarters = 0
     for seed in range(1, reps + 1):
+        CACHE.clear()  # each run settles its own start, as a single run does (a second scenario would share)
         wall, cpu, result = timed(lambda seed=seed: run(scenario, seed))
         walls.append(wall)
         cpus.append(cpu)
@@ -168,6 +172,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"against {args.against[:12]} (model 0.2.0 for the default): {versus['theirs_ms']:.0f} ms CPU "
                   f"there, {versus['ours_ms']:.0f} ms here: {versus['speedup']:.2f} times as fast "
                   f"(target 2: {'met' if versus['speedup'] >= 2 else 'not met'})")
+            floor = floor_and_run(load_scenario(args.scenario), 3 if args.quick else 5)
+            needed = versus["theirs_ms"] / 2
+            print(f"floor of this tree's run (benchmarks/bench_floor.py: its random draws and normal CDFs alone): "
+                  f"{floor['floor_ms']:.0f} ms CPU against the {needed:.0f} ms that 2 times as fast needs: "
+                  f"{'below' if floor['floor_ms'] < needed else 'above'} it")
     print(reproduce_line())
     return 0
 

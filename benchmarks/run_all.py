@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ("bench_national.py", "bench_mesa_reference.py", "bench_start_cache.py", "bench_sweep.py",
-              "bench_uncertainty.py", "bench_cli.py", "bench_optimise.py")
+BENCHMARKS = ("bench_national.py", "bench_floor.py", "bench_kernels.py", "bench_mesa_reference.py",
+              "bench_start_cache.py", "bench_sweep.py", "bench_uncertainty.py", "bench_cli.py", "bench_optimise.py")
 
 
 def main(argv: list[str] | None = None) -> int:
