@@ -1,6 +1,6 @@
 """Run every benchmark, one after the other, each in its own process: ``python benchmarks/run_all.py``.
 
-Takes about seventeen minutes on a 2-core machine (``--quick``: about five). The figures and how they were
+Takes about eighteen minutes on a 2-core machine (``--quick``: about five). The figures and how they were
 obtained are described in ``docs/performance.md``; each benchmark prints the command that reproduces it.
 """
 
