@@ -175,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
             floor = floor_and_run(load_scenario(args.scenario), 3 if args.quick else 5)
             needed = versus["theirs_ms"] / 2
             print(f"floor of this tree's run (benchmarks/bench_floor.py: its random draws and normal CDFs alone): "
-                  f"{floor['floor_ms']:.0f} ms CPU against the {needed:.0f} ms that 2 times as fast needs: "
-                  f"{'below' if floor['floor_ms'] < needed else 'above'} it")
+                  f"{floor['floor_ms']:.0f} ms CPU, {floor['floor_ms'] / needed:.2f} of the {needed:.0f} ms that 2 "
+                  f"times as fast needs; that leaves {needed - floor['floor_ms']:.0f} ms for the rest of the run, "
+                  f"{floor['run_ms'] - floor['floor_ms']:.0f} ms now")
     print(reproduce_line())
     return 0
 

@@ -72,7 +72,7 @@ class ReportContext:
 # ------------------------------------------------------------------------------------------ inputs
 
 
-def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None) -> ReportContext:
+def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None, workers: int | None) -> ReportContext:
     from sim import report_optimise, report_uncertainty
     from sim.charts.style import Provenance, scenario_colours
     from sim.experiment.store import ResultStore
@@ -133,7 +133,8 @@ def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
     if drawn is not None:
-        ctx.uncertainty = report_uncertainty.analyse(drawn, data.metrics, metrics, h, seed=provenance.base_seed)
+        ctx.uncertainty = report_uncertainty.analyse(drawn, data.metrics, metrics, h, seed=provenance.base_seed,
+                                                     workers=workers)
     return ctx
 
 
@@ -306,6 +307,7 @@ def build_report(
     horizon: int | None = None,
     material: Sequence[str] | dict[str, float] = (),
     progress: bool = False,
+    workers: int | None = 1,
 ) -> Path:
     """Write the briefing pack of a stored experiment and return its folder.
 
@@ -320,6 +322,8 @@ def build_report(
         material: ``METRIC=DELTA`` thresholds (or a dict) replacing the registry's for the verdicts, in
             the registry's units (money totals: GBP a year for England).
         progress: print a line per chart as it is drawn (the command line's ``report``).
+        workers: local processes for an uncertainty comparison's surrogates and PRIM searches (None: one
+            per core); the pack is the same for any number.
 
     Raises:
         SimError: an unknown experiment (the message lists the stored ones), one without finished runs,
@@ -334,7 +338,7 @@ def build_report(
     thresholds = dict(material) if isinstance(material, dict) else parse_material(list(material))
     out = Path(out_dir) if out_dir is not None else default_out_dir(experiment)
     _check_target(out)
-    ctx = _load(experiment, db_url, names, horizon)
+    ctx = _load(experiment, db_url, names, horizon, workers)
     ctx.material = thresholds
     ctx.progress = progress
     ctx.regenerate = regenerate_command(experiment, db_url, out, fmts, metrics=None if metrics is None else names,
@@ -405,7 +409,7 @@ def _install(tmp: Path, out: Path) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     db = args.db or os.environ.get("CRSIM_DB_URL") or None  # as the experiment commands do
     out = build_report(args.experiment, db, args.out, args.formats, metrics=args.metrics, horizon=args.horizon,
-                       material=args.material, progress=args.progress)
+                       material=args.material, progress=args.progress, workers=args.workers)
     _announce(out)
     return 0
 
@@ -442,5 +446,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", metavar="URL",
                    help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
     add_report_options(p)
+    p.add_argument("--workers", type=int, default=None,
+                   help="local processes for the uncertainty analysis (default: one per core)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="do not show the progress bar")
     p.set_defaults(func=_cmd_report)

@@ -16,12 +16,15 @@ import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sim.metrics import HEADLINE_METRICS, METRICS_BY_NAME
 from sim.report_text import esc, fmt_interval, fmt_number
+
+if TYPE_CHECKING:
+    from sim.uncertainty.discovery import Search
 
 SECTION_ID = "how-likely"
 TITLE = "How likely each reform is to work"
@@ -77,13 +80,16 @@ def shown_metrics(metrics: Sequence[str]) -> list[str]:
     return chosen or [m for m in HEADLINE_METRICS if METRICS_BY_NAME[m].better]
 
 
-def analyse(loaded: Any, quarterly: pd.DataFrame, metrics: Sequence[str], horizon: int, *, seed: int = 0) -> Analysis:
-    """Probabilities, drivers and failure boxes at the pack's horizon.
+def analyse(loaded: Any, quarterly: pd.DataFrame, metrics: Sequence[str], horizon: int, *, seed: int = 0,
+            workers: int | None = 1) -> Analysis:
+    """Probabilities, drivers and failure boxes at the pack's horizon, the pairs' surrogates and PRIM
+    searches spread over ``workers`` local processes (None: one per core).
 
     ``loaded`` is read at the runs' last quarter; for an earlier ``--horizon`` the per-draw differences are
     recomputed from the quarterly metrics (which :func:`prepare` gave their draw ids).
     """
     from sim.experiment.errors import ExperimentError
+    from sim.uncertainty.discovery import discover_each
     from sim.uncertainty.drivers import FRAME_COLUMNS, drivers_frame
     from sim.uncertainty.summary import per_draw_differences, summarise_draws
 
@@ -102,29 +108,26 @@ def analyse(loaded: Any, quarterly: pd.DataFrame, metrics: Sequence[str], horizo
     focus = data.per_draw[data.per_draw["metric"].isin([m for m in DRIVER_METRICS if m in shown])]
     problem = ""
     try:
-        drivers = drivers_frame(focus, data.draws, seed=seed)
+        drivers = drivers_frame(focus, data.draws, seed=seed, workers=workers)
     except ExperimentError as exc:
         drivers, problem = pd.DataFrame(columns=list(FRAME_COLUMNS)), str(exc)
     out = Analysis(data, shown, table, drivers, problem)
-    for scenario in out.others:
-        for metric in shown:
-            found = _harm(data, scenario, metric)
-            if found is not None:
-                out.discoveries[(scenario, metric)] = found
+    searches = {(scenario, metric): _harm(data, scenario, metric) for scenario in out.others for metric in shown}
+    found = {pair: search for pair, search in searches.items() if search is not None}
+    out.discoveries.update(zip(found, discover_each(list(found.values()), workers), strict=True))
     return out
 
 
-def _harm(data: Any, scenario: str, metric: str) -> Any | None:
-    """PRIM over every varied assumption for the draws in which ``scenario`` makes ``metric`` worse."""
-    from sim.uncertainty.discovery import discover
-
+def _harm(data: Any, scenario: str, metric: str) -> Search | None:
+    """The PRIM search, over every varied assumption, for the draws in which ``scenario`` makes ``metric``
+    worse (None with fewer than two draws)."""
     rows = data.per_draw[(data.per_draw["scenario"] == scenario) & (data.per_draw["metric"] == metric)]
     diff = rows.set_index("draw")["difference"].reindex(data.draws.index)
     keep = diff.notna().to_numpy()
     if keep.sum() < 2:
         return None
     bound = {"below": 0.0} if METRICS_BY_NAME[metric].better == "higher" else {"above": 0.0}
-    return discover(data.draws.loc[keep], diff[keep].to_numpy(dtype=float), threshold=THRESHOLD, **bound)
+    return data.draws.loc[keep], diff[keep].to_numpy(dtype=float), {"threshold": THRESHOLD, **bound}
 
 
 def provenance_note(loaded: Any) -> tuple[str, ...]:

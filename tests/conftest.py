@@ -19,12 +19,15 @@ POSTGRES_ENV = "CRSIM_TEST_POSTGRES_URL"
 
 
 @pytest.fixture(autouse=True)
-def _no_start_from_another_test() -> None:
-    """Each test settles its own starts (runs within a test still share them): a start cached by an
-    earlier test would hide what this one patches, and every mutant mutmut runs in a forked process."""
+def _nothing_kept_from_another_test() -> None:
+    """Each test settles its own starts and fits its own drivers (runs within a test still share them): a
+    start or a surrogate kept from an earlier test would hide what this one patches, and every mutant
+    mutmut runs in a forked process."""
     from sim.start_cache import CACHE
+    from sim.uncertainty.drivers import forget_results
 
     CACHE.clear()
+    forget_results()
 
 
 @pytest.fixture

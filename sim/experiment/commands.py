@@ -117,7 +117,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         from sim.report import build_report  # the briefing pack, built from what was just stored
 
         built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
-                             progress=args.progress)
+                             progress=args.progress, workers=args.workers)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
 
@@ -162,7 +162,7 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
         from sim.report import build_report
 
         built = build_report(result.name, db_url(args), out / "report", args.formats, material=args.material,
-                             progress=args.progress)
+                             progress=args.progress, workers=args.workers)
         console.print(f"Briefing pack in [bold]{built}[/bold].")
     return 0
 

@@ -121,11 +121,12 @@ def _caller_main_hidden() -> Iterator[None]:
 
     Under spawn and forkserver, a new process re-runs the parent's ``__main__`` (the user's script) before
     it starts work, so that functions defined there can be unpickled. Our workers only run
-    :func:`sim.experiment.tasks.execute` on :class:`~sim.experiment.tasks.RunTask` objects, all of the
-    ``sim`` package, and need nothing from the caller. Re-running the caller is what breaks a script
-    without an ``if __name__ == "__main__":`` guard (each worker would start the experiment again, and fail
-    bootstrapping), and code read from standard input (``python -``: there is no file ``<stdin>`` to
-    re-run). With no main module to re-run, all of these simply work, as notebooks already do.
+    :func:`sim.experiment.tasks.execute` on :class:`~sim.experiment.tasks.RunTask` objects, or the
+    analyses of :mod:`sim.uncertainty.pool`, all of the ``sim`` package, and need nothing from the caller.
+    Re-running the caller is what breaks a script without an ``if __name__ == "__main__":`` guard (each
+    worker would start the experiment again, and fail bootstrapping), and code read from standard input
+    (``python -``: there is no file ``<stdin>`` to re-run). With no main module to re-run, all of these
+    simply work, as notebooks already do.
     """
     main = sys.modules.get("__main__")
     sys.modules["__main__"] = types.ModuleType("__main__")
@@ -164,7 +165,8 @@ if sys.platform != "win32":
         Process = _ForkServerProcess
 
 
-def _mp_context() -> multiprocessing.context.BaseContext:
+def worker_context() -> multiprocessing.context.BaseContext:
+    """How the simulator starts local worker processes, for runs and for analyses alike."""
     # Never plain fork: the parent may hold threads (progress bar, database pool) whose locks a forked
     # child would inherit mid-flight. forkserver starts workers fast where the platform has it.
     if sys.platform != "win32" and "forkserver" in multiprocessing.get_all_start_methods():
@@ -194,7 +196,7 @@ class ProcessPoolExecutor(_Base):
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=_mp_context(),
+                max_workers=self.workers, mp_context=worker_context(),
                 initializer=_init_worker, initargs=(os.getpid(),),
             )
         return self._pool

@@ -225,8 +225,8 @@ class Session:
         table = summarise_draws(data.per_draw, wanted)
         focus = data.per_draw[data.per_draw["metric"].isin(list(metrics))]
         # Too few draws to apportion variance: the probabilities stand, the drivers table stays empty.
-        drivers = drivers_frame(focus, data.draws, seed=seed) if data.n_draws >= MIN_DRAWS else pd.DataFrame(
-            columns=list(FRAME_COLUMNS))
+        drivers = (drivers_frame(focus, data.draws, seed=seed, workers=self.workers) if data.n_draws >= MIN_DRAWS
+                   else pd.DataFrame(columns=list(FRAME_COLUMNS)))
         return ComparisonResult(plan.name, outcome, summary, interval_width_ratio(summary), recent,
                                 uncertainty=table, drivers=drivers, per_draw=data.per_draw, draws=data.draws)
 

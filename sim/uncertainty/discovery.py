@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.errors import ExperimentError
+from sim.uncertainty.pool import map_tasks
 
 BOX_COLUMNS: tuple[str, ...] = ("box", "parameter", "low", "high", "coverage", "density")
 TRAJECTORY_COLUMNS: tuple[str, ...] = ("box", "step", "coverage", "density", "mass", "res_dim", "chosen")
@@ -185,6 +186,21 @@ def discover(
         message += (f" Box 1 reaches only {_percent(float(table['density'].iloc[0]))} density, short of the "
                     f"{_percent(threshold)} asked for.")
     return Discovery(table, trajectory, **common, message=message, short_of_threshold=tuple(short))
+
+
+#: One search for :func:`discover_each`: the draws, the differences and :func:`discover`'s keyword arguments.
+Search = tuple[pd.DataFrame, np.ndarray, dict[str, float]]
+
+
+def discover_each(searches: list[Search], workers: int | None = 1) -> list[Discovery]:
+    """:func:`discover` for each search, in order, over ``workers`` local processes (None: one per core;
+    :mod:`sim.uncertainty.pool`); the boxes are the same as one search at a time."""
+    return map_tasks(_discover_task, searches, workers)
+
+
+def _discover_task(search: Search) -> Discovery:
+    draws, y, options = search
+    return discover(draws, y, **options)
 
 
 def _cover(

@@ -55,11 +55,18 @@ one up to 0.84. So first order comes from the surrogate too.
 Cost at 77 parameters on this 2-core machine: 1.5-1.8 s of CPU at 256 draws and 3.1 s at 1,024 (so no
 more wall time than that when the machine is idle); measured while other jobs kept the load average at
 6, the wall times were 3.1 s and 4-6 s. The Saltelli sample is cached, so a drivers table reuses it.
+
+Each ensemble fits and predicts in one thread: a forest's threads add their trees' predictions in the
+order they finish, so on a loaded machine the indices could differ in the last bits from run to run.
+:func:`drivers_frame` spreads its pairs over processes instead (:mod:`sim.uncertainty.pool`), and keeps the
+last results by their inputs, so a briefing pack built after the comparison reuses the comparison's.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -67,6 +74,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.errors import ExperimentError
+from sim.uncertainty.pool import map_tasks
 
 DRIVER_COLUMNS: tuple[str, ...] = ("parameter", "first_order", "total")
 FRAME_COLUMNS: tuple[str, ...] = ("scenario", "metric", "parameter", "first_order", "total", "explained")
@@ -159,7 +167,7 @@ def _surrogate(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[object, float, 
     trees = _trees(len(y))
 
     def fit(cls: type) -> object:
-        model = cls(n_estimators=trees, bootstrap=True, oob_score=True, random_state=seed, n_jobs=-1)
+        model = cls(n_estimators=trees, bootstrap=True, oob_score=True, random_state=seed, n_jobs=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # "some inputs do not have OOB scores" at tiny N
             model.fit(x, y)
@@ -247,6 +255,7 @@ def variance_drivers(draws: pd.DataFrame, y: pd.Series | np.ndarray, *, seed: in
 
 def drivers_frame(
     per_draw: pd.DataFrame, draws: pd.DataFrame, *, value: str = "difference", seed: int = 0,
+    workers: int | None = 1,
 ) -> pd.DataFrame:
     """Drivers of every (scenario, metric) of a long per-draw table: the rows of ``drivers.csv``.
 
@@ -255,6 +264,7 @@ def drivers_frame(
         draws: the assumption values, indexed by draw id (the ``draw`` column refers to this index).
         value: the column holding the difference.
         seed: passed to :func:`variance_drivers` for every pair.
+        workers: local processes to fit the pairs in (None: one per core); the result is the same.
 
     Returns:
         ``FRAME_COLUMNS``: one block of rows per (scenario, metric), in the order they first appear.
@@ -263,7 +273,8 @@ def drivers_frame(
     if missing:
         raise ExperimentError(f"The per-draw table lacks columns {', '.join(missing)}; "
                               f"it has {', '.join(map(str, per_draw.columns))}.")
-    blocks: list[pd.DataFrame] = []
+    pairs: list[tuple[str, str]] = []
+    inputs: list[tuple[pd.DataFrame, np.ndarray, int]] = []
     for (scenario, metric), group in per_draw.groupby(["scenario", "metric"], sort=False):
         ids = group["draw"]
         if ids.duplicated().any():
@@ -273,13 +284,58 @@ def drivers_frame(
         if len(unknown):
             raise ExperimentError(f"Scenario {scenario}, metric {metric}: draws "
                                   f"{', '.join(map(str, unknown.unique()[:5]))} are not in the draws table.")
-        try:
-            result = variance_drivers(draws.loc[ids.to_numpy()], group[value].to_numpy(float), seed=seed)
-        except ExperimentError as exc:
-            raise ExperimentError(f"Scenario {scenario}, metric {metric}: {exc}") from exc
-        block = result.table.assign(scenario=scenario, metric=metric, explained=result.explained)
-        blocks.append(block.loc[:, list(FRAME_COLUMNS)])
-    if not blocks:
+        pairs.append((scenario, metric))
+        inputs.append((draws.loc[ids.to_numpy()], group[value].to_numpy(float), seed))
+    if not pairs:
         return pd.DataFrame({c: pd.Series(dtype=float if c in ("first_order", "total", "explained") else object)
                              for c in FRAME_COLUMNS})
+    blocks: list[pd.DataFrame] = []
+    for (scenario, metric), result in zip(pairs, _remembered(inputs, workers), strict=True):
+        if isinstance(result, ExperimentError):
+            raise ExperimentError(f"Scenario {scenario}, metric {metric}: {result}") from result
+        block = result.table.assign(scenario=scenario, metric=metric, explained=result.explained)
+        blocks.append(block.loc[:, list(FRAME_COLUMNS)])
     return pd.concat(blocks, ignore_index=True)
+
+
+#: The last results of :func:`variance_drivers`, by a digest of their inputs (draws, difference, seed).
+_RESULTS: OrderedDict[str, DriversResult | ExperimentError] = OrderedDict()
+MAX_REMEMBERED = 256
+
+
+def _digest(draws: pd.DataFrame, y: np.ndarray, seed: int) -> str:
+    h = hashlib.sha256(repr((seed, [str(c) for c in draws.columns], draws.dtypes.astype(str).tolist())).encode())
+    h.update(pd.util.hash_pandas_object(draws, index=False).to_numpy().tobytes())
+    h.update(np.ascontiguousarray(y, dtype=float).tobytes())
+    return h.hexdigest()
+
+
+def _remembered(
+    inputs: list[tuple[pd.DataFrame, np.ndarray, int]], workers: int | None
+) -> list[DriversResult | ExperimentError]:
+    """Each input's drivers (or the error they raised), computing only those not remembered."""
+    keys = [_digest(*args) for args in inputs]
+    todo = [i for i, key in enumerate(keys) if key not in _RESULTS]
+    for i, result in zip(todo, map_tasks(_drivers_task, [inputs[i] for i in todo], workers), strict=True):
+        _RESULTS[keys[i]] = result
+        while len(_RESULTS) > MAX_REMEMBERED:
+            _RESULTS.popitem(last=False)
+    found = []
+    for key in keys:
+        _RESULTS.move_to_end(key)
+        found.append(_RESULTS[key])
+    return found
+
+
+def forget_results() -> None:
+    """Drop the remembered results (tests that change how drivers are computed)."""
+    _RESULTS.clear()
+
+
+def _drivers_task(args: tuple[pd.DataFrame, np.ndarray, int]) -> DriversResult | ExperimentError:
+    """One pair's :func:`variance_drivers`, its error returned rather than raised (the caller names the pair)."""
+    draws, y, seed = args
+    try:
+        return variance_drivers(draws, y, seed=seed)
+    except ExperimentError as exc:
+        return exc
