@@ -72,7 +72,9 @@ class ReportContext:
 # ------------------------------------------------------------------------------------------ inputs
 
 
-def _load(name: str, db_url: str | None, metrics: list[str], horizon: int | None, workers: int | None) -> ReportContext:
+def _load(
+    name: str, db_url: str | None, metrics: list[str], horizon: int | None, workers: int | None = 1,
+) -> ReportContext:
     from sim import report_optimise, report_uncertainty
     from sim.charts.style import Provenance, scenario_colours
     from sim.experiment.store import ResultStore

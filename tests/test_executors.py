@@ -72,6 +72,22 @@ def test_serial_and_pool_agree_bit_for_bit():
     assert not serial[3].metrics.equals(serial[4].metrics)
 
 
+def test_a_pool_broken_between_submissions_gives_the_clear_error(monkeypatch):
+    """A worker that dies while work is still being handed out breaks the next submission, not a result:
+    that too is the message telling the user the finished runs are stored (not concurrent.futures's)."""
+    import concurrent.futures as cf
+
+    with ProcessPoolExecutor(2) as executor:
+        pool = executor._get_pool()
+
+        def broken(*args, **kwargs):
+            raise cf.process.BrokenProcessPool("A child process terminated abruptly")
+
+        monkeypatch.setattr(pool, "submit", broken)
+        with pytest.raises(ExecutorError, match="worker process died unexpectedly.*run the same command again"):
+            list(executor.map_runs(_tasks([1, 2, 3])))
+
+
 def test_snapshots_are_collected_only_when_wanted(monkeypatch):
     import sim.runner
 

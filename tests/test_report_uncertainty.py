@@ -246,3 +246,22 @@ def test_key_findings_agree_with_the_probabilities(pack: Path) -> None:
         assert (p >= LIKELY) if row.verdict == "better" else (p <= UNLIKELY), (row.scenario, row.metric, p)
     box = page[page.index('id="key-findings"'):page.index('id="question"')]
     assert f"of {DRAWS} draws" in box and "declared distributions" in box
+
+
+def test_the_pack_is_the_same_with_its_analysis_over_two_processes(store_url: str, pack: Path,
+                                                                   tmp_path: Path) -> None:
+    """Surrogates and PRIM searches spread over processes (one (scenario, metric) each) change nothing:
+    the same summary and tables, bar the time the pack was generated and where it was written."""
+    from sim.uncertainty.drivers import forget_results
+
+    forget_results()  # fitted again in the workers, not taken from this process
+    spread = build_report("u", store_url, tmp_path / "u2", workers=2)
+
+    def text(folder: Path) -> str:
+        return re.sub(r"(Report generated|Regenerate with): .*", "", (folder / "summary.md").read_text())
+
+    assert text(spread) == text(pack)
+    tables = sorted(p.relative_to(pack) for p in (pack / "tables").glob("*.csv"))
+    assert tables and tables == sorted(p.relative_to(spread) for p in (spread / "tables").glob("*.csv"))
+    for table in tables:
+        assert (spread / table).read_bytes() == (pack / table).read_bytes(), table

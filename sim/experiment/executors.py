@@ -176,6 +176,11 @@ def worker_context() -> multiprocessing.context.BaseContext:
     return _SpawnContext()
 
 
+def _worker_died(exc: BaseException) -> ExecutorError:
+    return ExecutorError("A worker process died unexpectedly (out of memory, or killed). Finished runs are "
+                         f"stored; run the same command again to resume. ({exc})")
+
+
 class ProcessPoolExecutor(_Base):
     """Runs tasks in a pool of local worker processes (the default: one per core).
 
@@ -212,7 +217,10 @@ class ProcessPoolExecutor(_Base):
                 group = next(groups, None)
                 if group is None:
                     return
-                pending[pool.submit(execute_group, group)] = group
+                try:
+                    pending[pool.submit(execute_group, group)] = group
+                except cf.process.BrokenProcessPool as exc:  # a worker died since the last results came
+                    raise _worker_died(exc) from None
 
         try:
             fill()
@@ -223,10 +231,7 @@ class ProcessPoolExecutor(_Base):
                     try:
                         results = future.result()
                     except cf.process.BrokenProcessPool as exc:
-                        raise ExecutorError(
-                            "A worker process died unexpectedly (out of memory, or killed). Finished runs "
-                            f"are stored; run the same command again to resume. ({exc})"
-                        ) from None
+                        raise _worker_died(exc) from None
                     except Exception as exc:  # e.g. the result failed to pickle
                         results = [failed_result(task, f"{type(exc).__name__}: {exc}") for task in group]
                     yield from results
