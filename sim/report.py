@@ -62,6 +62,7 @@ class ReportContext:
     findings: Any = None  # sim.report_findings.KeyFindings, for a comparison
     regenerate: str = ""  # the command that writes this pack again
     progress: bool = False  # a progress bar on standard error while drawing
+    workers: int | None = 1  # local processes for the analysis and for saving charts (None: one per core)
 
     @property
     def england(self) -> bool:
@@ -343,6 +344,7 @@ def build_report(
     ctx = _load(experiment, db_url, names, horizon, workers)
     ctx.material = thresholds
     ctx.progress = progress
+    ctx.workers = workers
     ctx.regenerate = regenerate_command(experiment, db_url, out, fmts, metrics=None if metrics is None else names,
                                         horizon=horizon, material=thresholds)
     if ctx.data.experiment.get("kind") == "compare":

@@ -119,3 +119,31 @@ def test_prim_searches_in_two_processes_find_the_boxes_of_one():
         pd.testing.assert_frame_equal(a.boxes, b.boxes, check_exact=True)
         pd.testing.assert_frame_equal(a.trajectory, b.trajectory, check_exact=True)
     assert set(spread[0].boxes["parameter"]) == {"x0"} and spread[3].n_boxes == 0
+
+
+def test_charts_saved_in_workers_are_the_files_saved_here_and_an_unpicklable_one_is_saved_here(tmp_path):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    from sim.report_charts import _save, _Saver
+
+    def figure(k: int, picklable: bool = True) -> Figure:
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_subplot()
+        ax.plot([0, 1, 2], [k, k * k, 1])
+        if not picklable:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}!"))  # a lambda does not pickle
+        return fig
+
+    here, there = tmp_path / "here", tmp_path / "there"
+    here.mkdir()
+    there.mkdir()
+    kinds = [True, True, False, True, True]
+    for k, picklable in enumerate(kinds):
+        _save(figure(k, picklable), [(here / f"{k}.png", "png", {"Title": str(k)})])
+    with _Saver(2, len(kinds)) as saver:
+        assert saver.processes == 2
+        for k, picklable in enumerate(kinds):
+            saver.save(figure(k, picklable), [(there / f"{k}.png", "png", {"Title": str(k)})])
+    for k in range(len(kinds)):
+        assert (there / f"{k}.png").read_bytes() == (here / f"{k}.png").read_bytes()

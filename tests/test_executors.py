@@ -84,7 +84,7 @@ def test_a_pool_broken_between_submissions_gives_the_clear_error(monkeypatch):
             raise cf.process.BrokenProcessPool("A child process terminated abruptly")
 
         monkeypatch.setattr(pool, "submit", broken)
-        with pytest.raises(ExecutorError, match="worker process died unexpectedly.*run the same command again"):
+        with pytest.raises(ExecutorError, match=r"worker process died unexpectedly.*run the same command again"):
             list(executor.map_runs(_tasks([1, 2, 3])))
 
 

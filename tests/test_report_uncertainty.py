@@ -250,8 +250,9 @@ def test_key_findings_agree_with_the_probabilities(pack: Path) -> None:
 
 def test_the_pack_is_the_same_with_its_analysis_over_two_processes(store_url: str, pack: Path,
                                                                    tmp_path: Path) -> None:
-    """Surrogates and PRIM searches spread over processes (one (scenario, metric) each) change nothing:
-    the same summary and tables, bar the time the pack was generated and where it was written."""
+    """Surrogates and PRIM searches spread over processes (one (scenario, metric) each), and the charts
+    saved there, change nothing: the same summary, tables and chart files, bar the time the pack was
+    generated and where it was written."""
     from sim.uncertainty.drivers import forget_results
 
     forget_results()  # fitted again in the workers, not taken from this process
@@ -261,7 +262,9 @@ def test_the_pack_is_the_same_with_its_analysis_over_two_processes(store_url: st
         return re.sub(r"(Report generated|Regenerate with): .*", "", (folder / "summary.md").read_text())
 
     assert text(spread) == text(pack)
-    tables = sorted(p.relative_to(pack) for p in (pack / "tables").glob("*.csv"))
-    assert tables and tables == sorted(p.relative_to(spread) for p in (spread / "tables").glob("*.csv"))
-    for table in tables:
-        assert (spread / table).read_bytes() == (pack / table).read_bytes(), table
+    files = sorted(p.relative_to(pack) for p in [*(pack / "tables").glob("*.csv"), *(pack / "charts").iterdir()])
+    assert len(files) > 8
+    assert files == sorted(p.relative_to(spread) for p in [*(spread / "tables").glob("*.csv"),
+                                                           *(spread / "charts").iterdir()])
+    for file in files:
+        assert (spread / file).read_bytes() == (pack / file).read_bytes(), file

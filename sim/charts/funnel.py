@@ -144,6 +144,11 @@ def _panels(
     return panels
 
 
+def _thousands(value: float, _position: int) -> str:
+    """A list-size tick in thousands (a module function, so that the figure pickles for a worker to save)."""
+    return f"{value / 1000:g}k"
+
+
 def funnel_plot(
     snapshots: pd.DataFrame,
     measure_name: str = "outcome",
@@ -222,7 +227,7 @@ def funnel_plot(
                 "between 2 and 3 SE", transform=ax.transAxes, linespacing=1.1, ha="left", va="bottom",
                 fontsize=style.FONT["annotation"] - 0.5, color=style.MUTED)
         beyond.append((int(alarm.sum()), len(values)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v / 1000:g}k"))
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         if i // ncols == nrows - 1 or i + ncols >= n:
             ax.set_xlabel("Registered list size (patients)", fontsize=style.FONT["annotation"])
             ax.tick_params(labelbottom=True)
