@@ -105,13 +105,14 @@ def _short_list(names: Sequence[str]) -> str:
 def write_charts(ctx: Any, folder: Path, formats: Sequence[str]) -> list[ChartFile]:
     """Draw every chart of the plan and save it in every format; the saving (most of the cost at 300 dpi)
     goes to ``ctx.workers`` local processes where there are enough charts, and gives the same files."""
+    from sim.charts.saving import FigureSaver
     from sim.experiment.progress import Steps
 
     out: list[ChartFile] = []
     (folder / "charts").mkdir()
     plan = chart_plan(ctx)
     with Steps(f"Briefing pack {ctx.name}: charts", len(plan), ctx.progress) as steps, \
-            _Saver(getattr(ctx, "workers", 1), len(plan)) as saver:
+            FigureSaver(getattr(ctx, "workers", 1), len(plan)) as saver:
         for stem, section, make in plan:
             fig = make()
             if fig is None:  # nothing to show (a series constant across scenarios and time)
@@ -120,74 +121,11 @@ def write_charts(ctx: Any, folder: Path, formats: Sequence[str]) -> list[ChartFi
             title = str(fig.get_label() or stem)
             chart = ChartFile(stem, title, section)
             chart.files = {fmt: f"charts/{stem}.{fmt}" for fmt in formats}
-            saver.save(fig, [(folder / rel, fmt, _image_metadata(fmt, title)) for fmt, rel in chart.files.items()])
+            saver.save(fig, [(folder / rel, {"format": fmt, "dpi": PNG_DPI, "metadata": _image_metadata(fmt, title)})
+                             for fmt, rel in chart.files.items()])
             out.append(chart)
             steps.advance(stem)
     return out
-
-
-#: Where a figure goes: (path, format, metadata), one for each format.
-Targets = list[tuple[Path, str, dict[str, Any]]]
-
-
-class _Saver:
-    """Saves figures here, or in worker processes (the figure pickled, the files written there); leaving
-    the block waits for every file and raises the first error."""
-
-    def __init__(self, workers: int | None, charts: int) -> None:
-        from sim.uncertainty.pool import processes_for
-
-        self.processes = processes_for(workers, charts)
-        self._pool: Any = None
-        self._pending: list[Any] = []
-
-    def __enter__(self) -> _Saver:
-        if self.processes > 1:
-            import concurrent.futures as cf
-
-            from sim.experiment.executors import worker_context
-
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.processes, mp_context=worker_context())
-        return self
-
-    def save(self, fig: Any, targets: Targets) -> None:
-        payload = None
-        if self._pool is not None:
-            import pickle
-
-            try:
-                payload = pickle.dumps(fig)
-            except (pickle.PicklingError, AttributeError, TypeError):  # an artist that does not pickle
-                payload = None
-        if payload is None:
-            _save(fig, targets)
-        else:
-            self._pending.append(self._pool.submit(_save_pickled, payload, targets))
-        fig.clear()
-
-    def __exit__(self, *exc: object) -> None:
-        if self._pool is None:
-            return
-        try:
-            for future in self._pending:
-                if exc[0] is None:
-                    future.result()
-                else:
-                    future.cancel()
-        finally:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _save(fig: Any, targets: Targets) -> None:
-    for path, fmt, metadata in targets:
-        fig.savefig(path, format=fmt, dpi=PNG_DPI, metadata=metadata)
-
-
-def _save_pickled(payload: bytes, targets: Targets) -> None:
-    """In a worker: the figure the pack's process drew, saved to its files."""
-    import pickle
-
-    _save(pickle.loads(payload), targets)
 
 
 def _image_metadata(fmt: str, title: str) -> dict[str, Any]:

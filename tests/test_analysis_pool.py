@@ -125,7 +125,7 @@ def test_charts_saved_in_workers_are_the_files_saved_here_and_an_unpicklable_one
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    from sim.report_charts import _save, _Saver
+    from sim.charts.saving import FigureSaver, save_figure
 
     def figure(k: int, picklable: bool = True) -> Figure:
         fig = Figure(figsize=(3, 2))
@@ -140,10 +140,10 @@ def test_charts_saved_in_workers_are_the_files_saved_here_and_an_unpicklable_one
     there.mkdir()
     kinds = [True, True, False, True, True]
     for k, picklable in enumerate(kinds):
-        _save(figure(k, picklable), [(here / f"{k}.png", "png", {"Title": str(k)})])
-    with _Saver(2, len(kinds)) as saver:
+        save_figure(figure(k, picklable), [(here / f"{k}.png", {"format": "png", "metadata": {"Title": str(k)}})])
+    with FigureSaver(2, len(kinds)) as saver:
         assert saver.processes == 2
         for k, picklable in enumerate(kinds):
-            saver.save(figure(k, picklable), [(there / f"{k}.png", "png", {"Title": str(k)})])
+            saver.save(figure(k, picklable), [(there / f"{k}.png", {"format": "png", "metadata": {"Title": str(k)}})])
     for k in range(len(kinds)):
         assert (there / f"{k}.png").read_bytes() == (here / f"{k}.png").read_bytes()

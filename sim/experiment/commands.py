@@ -149,7 +149,7 @@ def _finish_uncertain(args: argparse.Namespace, result: Any) -> int:
     from sim.outputs import write_outputs
 
     def write(folder: Path) -> None:
-        write_uncertainty(result, folder, tuple(args.formats))
+        write_uncertainty(result, folder, tuple(args.formats), workers=args.workers)
         result.summary.to_csv(folder / "summary.csv", index=False)
 
     out = _out_dir(args, result.name)

@@ -80,8 +80,11 @@ def print_uncertainty(table: pd.DataFrame, drivers: pd.DataFrame, *, name: str, 
                   "the scenario improves the metric.[/dim]")
 
 
-def write_uncertainty(result: Any, out: Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
-    """uncertainty.csv, drivers.csv, per_draw.csv, draws.csv and a drivers chart per scenario and metric."""
+def write_uncertainty(result: Any, out: Path, formats: tuple[str, ...] = ("png",), workers: int | None = 1,
+                      ) -> list[Path]:
+    """uncertainty.csv, drivers.csv, per_draw.csv, draws.csv and a drivers chart per scenario and metric
+    (saved over ``workers`` local processes; None: one per core)."""
+    from sim.charts.saving import FigureSaver
     from sim.charts.uncertainty import drivers_chart
 
     written = []
@@ -94,13 +97,13 @@ def write_uncertainty(result: Any, out: Path, formats: tuple[str, ...] = ("png",
         written.append(path)
     charts = out / "drivers"
     charts.mkdir(exist_ok=True)
-    for (scenario, metric), _ in result.drivers.groupby(["scenario", "metric"], sort=False):
-        fig = drivers_chart(result.drivers, str(scenario), str(metric))
-        for fmt in formats:
-            path = charts / f"{scenario}__{metric}.{fmt}"
-            fig.savefig(path)
-            written.append(path)
-        fig.clear()
+    pairs = [key for key, _ in result.drivers.groupby(["scenario", "metric"], sort=False)]
+    with FigureSaver(workers, len(pairs)) as saver:
+        for scenario, metric in pairs:
+            paths = [charts / f"{scenario}__{metric}.{fmt}" for fmt in formats]
+            saver.save(drivers_chart(result.drivers, str(scenario), str(metric)),
+                       [(path, {"format": fmt}) for path, fmt in zip(paths, formats, strict=True)])
+            written.extend(paths)
     return written
 
 

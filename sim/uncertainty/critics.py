@@ -114,7 +114,7 @@ def _cmd_critics(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else RESULTS_DIR / result.name
 
     def write(folder: Path) -> None:  # into a temporary folder, moved into place once whole
-        write_uncertainty(result, folder)
+        write_uncertainty(result, folder, workers=args.workers)
         found["discovery"].boxes.to_csv(folder / "boxes.csv", index=False)
 
     write_outputs(out, write, owner=result.name)
