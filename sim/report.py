@@ -132,6 +132,7 @@ def _load(
         code_versions=codes, database=database, metrics=metrics, horizon=h,
         colours=scenario_colours(order) if search is None else report_optimise.colours(order),
         provenance=provenance, scale=float(scale) if scale is not None else None, search=search,
+        workers=workers,
     )
     if data.experiment.get("kind") == "compare":
         ctx.summary = _summary(ctx)
@@ -325,8 +326,8 @@ def build_report(
         material: ``METRIC=DELTA`` thresholds (or a dict) replacing the registry's for the verdicts, in
             the registry's units (money totals: GBP a year for England).
         progress: print a line per chart as it is drawn (the command line's ``report``).
-        workers: local processes for an uncertainty comparison's surrogates and PRIM searches (None: one
-            per core); the pack is the same for any number.
+        workers: local processes for an uncertainty comparison's surrogates and PRIM searches, and for
+            saving the charts (None: one per core); the pack is the same for any number.
 
     Raises:
         SimError: an unknown experiment (the message lists the stored ones), one without finished runs,
@@ -344,7 +345,6 @@ def build_report(
     ctx = _load(experiment, db_url, names, horizon, workers)
     ctx.material = thresholds
     ctx.progress = progress
-    ctx.workers = workers
     ctx.regenerate = regenerate_command(experiment, db_url, out, fmts, metrics=None if metrics is None else names,
                                         horizon=horizon, material=thresholds)
     if ctx.data.experiment.get("kind") == "compare":
@@ -451,6 +451,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="results database URL (default $CRSIM_DB_URL or sqlite:///results/crsim.db)")
     add_report_options(p)
     p.add_argument("--workers", type=int, default=None,
-                   help="local processes for the uncertainty analysis (default: one per core)")
+                   help="local processes for the uncertainty analysis and for saving the charts "
+                        "(default: one per core)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="do not show the progress bar")
     p.set_defaults(func=_cmd_report)

@@ -112,7 +112,7 @@ def write_charts(ctx: Any, folder: Path, formats: Sequence[str]) -> list[ChartFi
     (folder / "charts").mkdir()
     plan = chart_plan(ctx)
     with Steps(f"Briefing pack {ctx.name}: charts", len(plan), ctx.progress) as steps, \
-            FigureSaver(getattr(ctx, "workers", 1), len(plan)) as saver:
+            FigureSaver(ctx.workers, len(plan)) as saver:
         for stem, section, make in plan:
             fig = make()
             if fig is None:  # nothing to show (a series constant across scenarios and time)
